@@ -1,0 +1,176 @@
+"""Lining returned audio up with the original (audio-core.md §3, §6.2 step 4).
+
+A hosted model re-synthesises the whole excerpt, so the context comes back shifted by
+codec delay (1105 samples for MP3, 2112 for AAC, 2257 for an MP3 whose gapless header
+was lost), rescaled and slightly changed. The lag is found by FFT cross-correlation on
+the untouched context only, separately on the left and right sides, which must agree;
+the gain is the least-squares fit on the same samples, clamped to ±6 dB.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.signal import correlate
+
+from bridge.audio.splice import sliding_energy
+from bridge.errors import AlignmentError, AudioParameterError
+
+__all__ = ["Alignment", "align", "apply_alignment", "fit_returned", "mono"]
+
+MIN_NCC = 0.9
+MAX_GAIN_DB = 6.0
+GUARD_S = 0.25
+MAX_CONTEXT_S = 3.0
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """How the returned audio maps onto the original: ``original[n] ≈ gain · returned[n + lag]``."""
+
+    lag: int
+    ncc: float
+    gain: float
+    lag_left: int | None
+    lag_right: int | None
+
+    @property
+    def gain_db(self) -> float:
+        return float(20.0 * np.log10(self.gain))
+
+
+def mono(x: NDArray[np.floating], lo: int, hi: int) -> NDArray[np.float64]:
+    """The mean of the channels of ``x[lo:hi]`` [shape=(frames, channels)], as float64."""
+    part = np.asarray(x[max(lo, 0) : max(hi, 0)], dtype=np.float64)
+    out: NDArray[np.float64] = part @ np.full(part.shape[1], 1.0 / part.shape[1])
+    return out
+
+
+def _side_correlation(
+    original: NDArray[np.floating], returned: NDArray[np.floating], lo: int, hi: int, max_lag: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+    """Cross-correlation of ``original[lo:hi]`` against ``returned`` for lags ``-max_lag..max_lag``, and its norm."""
+    if hi - lo < 64:
+        return None
+    template = mono(original, lo, hi)
+    a = lo - max_lag
+    seg = mono(returned, a, hi + max_lag)
+    seg = np.concatenate([np.zeros(max(0, -a)), seg, np.zeros(max(0, hi + max_lag - len(returned)))])
+    num = correlate(seg, template, mode="valid", method="fft")
+    energy = sliding_energy(seg, len(template))
+    norm = np.sqrt(np.maximum(energy, 1e-30) * float(template @ template))
+    return num, norm
+
+
+def align(
+    original: NDArray[np.floating],
+    returned: NDArray[np.floating],
+    *,
+    start: int,
+    end: int,
+    sr: int,
+    max_lag: int = 8192,
+    min_ncc: float = MIN_NCC,
+) -> Alignment:
+    """Find lag and gain of ``returned`` against ``original`` on the context around ``[start, end)``.
+
+    Parameters
+    ----------
+    original : np.ndarray [shape=(frames, channels)]
+    returned : np.ndarray [shape=(frames2, channels)]
+        Already at the original's sample rate and channel count.
+    start, end : int
+        The regenerated range; it and a 0.25 s guard band on each side are ignored.
+    sr : int
+    max_lag : int
+        Largest lag searched, either way.
+    min_ncc : float
+        Lowest normalised correlation accepted.
+
+    Raises
+    ------
+    AlignmentError
+        When there is no context to align on, the correlation is below ``min_ncc``, or the
+        left and right contexts disagree on the lag by more than one sample.
+    """
+    if original.ndim != 2 or returned.ndim != 2 or original.shape[1] != returned.shape[1]:
+        raise AudioParameterError(f"returned: shape {returned.shape} does not match original {original.shape}")
+    guard = round(GUARD_S * sr)
+    reach = round(MAX_CONTEXT_S * sr)
+    n = len(original)
+    spans = [(max(0, start - guard - reach), max(0, start - guard)), (min(n, end + guard), min(n, end + guard + reach))]
+    left, right = (_side_correlation(original, returned, lo, hi, max_lag) for lo, hi in spans)
+    sides = [s for s in (left, right) if s is not None]
+    if not sides:
+        raise AlignmentError(
+            f"context = {start / sr:.3f}..{end / sr:.3f} s: less than {GUARD_S} s of context"
+            " outside the range to align on"
+        )
+    ncc_all = np.sum([s[0] for s in sides], axis=0) / np.sum([s[1] for s in sides], axis=0)
+    best = int(np.argmax(ncc_all))
+    lag = best - max_lag
+    ncc = float(ncc_all[best])
+    lags = [int(np.argmax(s[0] / s[1])) - max_lag if s is not None else None for s in (left, right)]
+    if ncc < min_ncc:
+        raise AlignmentError(
+            f"returned audio: correlation {ncc:.2f} with the original context is below {min_ncc:.2f};"
+            " the engine did not reproduce the context, refusing to splice"
+        )
+    if lags[0] is not None and lags[1] is not None and abs(lags[0] - lags[1]) > 1:
+        raise AlignmentError(
+            f"returned audio: left context lags {lags[0]} samples, right {lags[1]};"
+            " the engine changed the timing (resampled at a wrong rate?), refusing to splice"
+        )
+    gain = _fit_gain(original, returned, lag, spans)
+    return Alignment(lag=lag, ncc=ncc, gain=gain, lag_left=lags[0], lag_right=lags[1])
+
+
+def _fit_gain(
+    original: NDArray[np.floating], returned: NDArray[np.floating], lag: int, spans: list[tuple[int, int]]
+) -> float:
+    num = 0.0
+    den = 0.0
+    for lo, hi in spans:
+        lo2, hi2 = max(lo, -lag), min(hi, len(returned) - lag)
+        if hi2 <= lo2:
+            continue
+        o = original[lo2:hi2].astype(np.float64)
+        r = returned[lo2 + lag : hi2 + lag].astype(np.float64)
+        num += float(np.sum(o * r))
+        den += float(np.sum(r * r))
+    if den <= 0.0 or num <= 0.0:
+        return 1.0
+    limit = 10.0 ** (MAX_GAIN_DB / 20.0)
+    return float(np.clip(num / den, 1.0 / limit, limit))
+
+
+def apply_alignment(returned: NDArray[np.floating], alignment: Alignment, frames: int) -> NDArray[np.float32]:
+    """``returned`` shifted by the lag, scaled by the gain, cut or zero-padded to ``frames``."""
+    out = np.zeros((frames, returned.shape[1]), dtype=np.float32)
+    lag = alignment.lag
+    lo, hi = max(0, -lag), min(frames, len(returned) - lag)
+    if hi > lo:
+        out[lo:hi] = returned[lo + lag : hi + lag] * np.float32(alignment.gain)
+    return out
+
+
+def fit_returned(
+    original: NDArray[np.floating],
+    returned: NDArray[np.floating],
+    returned_sr: int,
+    *,
+    sr: int,
+    start: int,
+    end: int,
+) -> tuple[NDArray[np.float32], Alignment]:
+    """Bring an engine's rendering onto the original: resample, map channels, align, gain.
+
+    Returns the fitted audio [shape=original.shape] and the :class:`Alignment` used.
+    """
+    from bridge.audio.resample import map_channels, resample
+
+    audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), original.shape[1])
+    alignment = align(original, audio, start=start, end=end, sr=sr)
+    return apply_alignment(audio, alignment, len(original)), alignment

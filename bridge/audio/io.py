@@ -1,0 +1,317 @@
+"""The one module of the audio core that touches files (through soundfile).
+
+Samples outside an edited range must come out bit-identical, so sources are read in
+their native sample type (``int16`` for 16-bit PCM, ``int32`` for 24/32-bit PCM, floats
+for float files) and converted to float only for the engine and splice. A lossy source
+(Ogg Vorbis, Opus, MP3) has no native samples to keep: its decoded float samples are the
+truth, and takes of it are written as 32-bit float WAV, which holds them exactly.
+
+Every write goes to a temporary file in the destination folder and is then linked into
+place under a name nobody has taken, so a crash never leaves a half-written take and an
+existing file is never replaced.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import math
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import soundfile as sf
+from numpy.typing import NDArray
+
+from bridge.errors import AudioParameterError, OutputError, SourceError
+
+__all__ = [
+    "AudioInfo",
+    "decode_bytes",
+    "encode_wav",
+    "from_float",
+    "link_new",
+    "probe",
+    "read_frames",
+    "stream_copy_with",
+    "take_format",
+    "to_float",
+    "write_take",
+]
+
+LOSSY_SUBTYPES = {"VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"}
+_NATIVE = {"PCM_S8": "int16", "PCM_U8": "int16", "PCM_16": "int16", "PCM_24": "int32", "PCM_32": "int32",
+           "FLOAT": "float32", "DOUBLE": "float64"}
+BLOCK_FRAMES = 1 << 18
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a source file holds."""
+
+    path: Path
+    sr: int
+    frames: int
+    channels: int
+    format: str
+    subtype: str
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.sr
+
+    @property
+    def lossy(self) -> bool:
+        return self.subtype in LOSSY_SUBTYPES
+
+    @property
+    def native_dtype(self) -> str:
+        """The sample type that holds this file's samples exactly."""
+        return "float32" if self.lossy else _NATIVE.get(self.subtype, "float64")
+
+
+@contextlib.contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """Translate soundfile and OS errors on a source into :class:`SourceError`."""
+    try:
+        yield
+    except FileNotFoundError as exc:
+        raise SourceError(f"source = {str(path)!r}: no such file") from exc
+    except IsADirectoryError as exc:
+        raise SourceError(f"source = {str(path)!r}: is a folder, not an audio file") from exc
+    except PermissionError as exc:
+        raise SourceError(f"source = {str(path)!r}: not readable (permission denied)") from exc
+    except sf.LibsndfileError as exc:
+        raise SourceError(f"source = {str(path)!r}: not a readable audio file ({exc.error_string})") from exc
+    except (RuntimeError, OSError) as exc:
+        raise SourceError(f"source = {str(path)!r}: cannot be read ({exc})") from exc
+
+
+def probe(path: str | os.PathLike[str]) -> AudioInfo:
+    """Read a source's header. Raises :class:`SourceError` for anything that is not usable audio."""
+    p = Path(path)
+    if not p.exists():
+        raise SourceError(f"source = {str(p)!r}: no such file")
+    if p.is_file() and p.stat().st_size == 0:
+        raise SourceError(f"source = {str(p)!r}: the file is empty")
+    with _reading(p):
+        info = sf.info(str(p))
+    frames = int(info.frames)
+    if frames <= 0 or frames == (1 << 63) - 1 or info.samplerate <= 0 or info.channels <= 0:
+        if frames == (1 << 63) - 1:
+            frames = _count_frames(p)
+        if frames <= 0 or info.samplerate <= 0 or info.channels <= 0:
+            raise SourceError(f"source = {str(p)!r}: holds no audio frames")
+    return AudioInfo(p, int(info.samplerate), frames, int(info.channels), str(info.format), str(info.subtype))
+
+
+def _count_frames(path: Path) -> int:
+    """Frame count for formats whose header does not state it (some MP3s): decode and count."""
+    total = 0
+    with _reading(path), sf.SoundFile(str(path)) as f:
+        for block in f.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+            total += len(block)
+    return total
+
+
+def read_frames(info: AudioInfo, start: int, stop: int, *, native: bool = False) -> NDArray[Any]:
+    """Read frames ``[start, stop)`` of a source, seeking rather than reading the whole file.
+
+    Parameters
+    ----------
+    info : AudioInfo
+    start, stop : int
+        Frame range, clamped to the file.
+    native : bool
+        ``True`` returns the file's native sample type (see :attr:`AudioInfo.native_dtype`),
+        ``False`` float32.
+
+    Returns
+    -------
+    np.ndarray [shape=(frames, channels)]
+    """
+    start, stop = max(0, start), min(info.frames, stop)
+    dtype = info.native_dtype if native else "float32"
+    with _reading(info.path), sf.SoundFile(str(info.path)) as f:
+        if start:
+            f.seek(start)
+        data = f.read(stop - start, dtype=dtype, always_2d=True)
+    return np.asarray(data)
+
+
+def to_float(native: NDArray[np.generic]) -> NDArray[np.float32]:
+    """Native samples to float32 in [-1, 1), exactly as libsndfile scales them."""
+    if native.dtype == np.int16:
+        return (native.astype(np.float32) / np.float32(1 << 15)).astype(np.float32)
+    if native.dtype == np.int32:
+        return (native.astype(np.float64) / float(1 << 31)).astype(np.float32)
+    return native.astype(np.float32)
+
+
+def from_float(x: NDArray[np.floating], dtype: str | np.dtype[np.generic], *, subtype: str) -> NDArray[np.generic]:
+    """Float samples to a native sample type, rounded to the subtype's resolution and clipped.
+
+    24-bit PCM lives in the top 24 bits of an ``int32``; its low byte stays zero so that
+    writing it back does not depend on libsndfile's rounding.
+    """
+    target = np.dtype(dtype)
+    if target.kind == "f":
+        return x.astype(target)
+    bits = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(subtype)
+    if bits is None:
+        raise AudioParameterError(f"subtype = {subtype!r}: no integer form")
+    full = 8 * target.itemsize
+    scale = float(1 << (bits - 1))
+    q = np.clip(np.rint(x.astype(np.float64) * scale), -scale, scale - 1)
+    return (q.astype(np.int64) << (full - bits)).astype(target)
+
+
+def take_format(info: AudioInfo, suffix: str | None = None) -> tuple[str, str, str]:
+    """Container, subtype and file suffix for a take of ``info``.
+
+    A lossless source keeps its container and subtype (``suffix`` may ask for another
+    lossless container); a lossy one becomes 32-bit float WAV.
+    """
+    if suffix:
+        fmt = _FORMAT_BY_SUFFIX.get(suffix.lower())
+        if fmt is None:
+            raise OutputError(f"output suffix = {suffix!r}: use .wav, .flac, .aif/.aiff, .w64, .rf64 or .caf")
+        subtype = info.subtype if not info.lossy else "FLOAT"
+        if not sf.check_format(fmt, subtype):
+            raise OutputError(f"output suffix = {suffix!r}: {fmt} cannot hold the source's {subtype} samples exactly")
+        return fmt, subtype, suffix.lower()
+    if info.lossy or info.format not in _SUFFIX_BY_FORMAT:
+        return "WAV", "FLOAT" if info.lossy else info.subtype, ".wav"
+    return info.format, info.subtype, _SUFFIX_BY_FORMAT[info.format]
+
+
+_FORMAT_BY_SUFFIX = {".wav": "WAV", ".flac": "FLAC", ".aif": "AIFF", ".aiff": "AIFF", ".w64": "W64",
+                     ".rf64": "RF64", ".caf": "CAF"}
+_SUFFIX_BY_FORMAT = {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac", "AIFF": ".aiff", "W64": ".w64",
+                     "RF64": ".wav", "CAF": ".caf"}
+
+
+def link_new(tmp: Path, wanted: Path, *, replace: bool = False) -> Path:
+    """Move ``tmp`` to ``wanted`` atomically; on a name clash pick ``stem-2``, ``stem-3``, ...
+
+    ``replace`` allows overwriting ``wanted`` itself (used only when the user asked for it).
+    Hard links make the claim of a name atomic; file systems without them fall back to a
+    checked rename.
+    """
+    if replace:
+        os.replace(tmp, wanted)
+        return wanted
+    candidate = wanted
+    for n in range(2, 100000):
+        try:
+            os.link(tmp, candidate)
+        except FileExistsError:
+            candidate = wanted.with_name(f"{wanted.stem}-{n}{wanted.suffix}")
+            continue
+        except OSError:
+            if candidate.exists():
+                candidate = wanted.with_name(f"{wanted.stem}-{n}{wanted.suffix}")
+                continue
+            os.replace(tmp, candidate)
+            return candidate
+        os.unlink(tmp)
+        return candidate
+    raise OutputError(f"output = {str(wanted)!r}: no free name left beside it")
+
+
+@contextlib.contextmanager
+def _temp_in(folder: Path, suffix: str) -> Iterator[Path]:
+    """A temporary file in ``folder`` that is removed unless it was moved away."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=".inpaint-", suffix=suffix, dir=folder)
+    except FileNotFoundError as exc:
+        raise OutputError(f"output folder = {str(folder)!r}: does not exist") from exc
+    except OSError as exc:
+        raise OutputError(f"output folder = {str(folder)!r}: not writable ({exc.strerror})") from exc
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def write_take(
+    wanted: Path,
+    write: Callable[[sf.SoundFile], None],
+    *,
+    sr: int,
+    channels: int,
+    fmt: str,
+    subtype: str,
+    replace: bool = False,
+) -> Path:
+    """Write a take through ``write`` into a temp file, then link it into place. Returns its path."""
+    folder = wanted.parent
+    with _temp_in(folder, wanted.suffix) as tmp:
+        try:
+            with sf.SoundFile(str(tmp), "w", samplerate=sr, channels=channels, format=fmt, subtype=subtype) as f:
+                write(f)
+        except (sf.LibsndfileError, OSError) as exc:
+            raise OutputError(f"output = {str(wanted)!r}: cannot be written ({exc})") from exc
+        return link_new(tmp, wanted, replace=replace)
+
+
+def write_text(wanted: Path, text: str) -> Path:
+    """Write a small text file (a manifest) atomically under exactly ``wanted``."""
+    with _temp_in(wanted.parent, ".json") as tmp:
+        try:
+            tmp.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise OutputError(f"output = {str(wanted)!r}: cannot be written ({exc.strerror})") from exc
+        os.replace(tmp, wanted)
+    return wanted
+
+
+def stream_copy_with(
+    info: AudioInfo, out: sf.SoundFile, start: int, replacement: NDArray[np.generic]
+) -> None:
+    """Copy the whole source into ``out`` block by block, with ``replacement`` at ``start``.
+
+    Memory stays at one block whatever the source's length.
+    """
+    stop = start + len(replacement)
+    dtype = info.native_dtype
+    with _reading(info.path), sf.SoundFile(str(info.path)) as f:
+        pos = 0
+        for block in f.blocks(blocksize=BLOCK_FRAMES, dtype=dtype, always_2d=True):
+            end = pos + len(block)
+            lo, hi = max(pos, start), min(end, stop)
+            if lo < hi:
+                block = block.copy()
+                block[lo - pos : hi - pos] = replacement[lo - start : hi - start]
+            out.write(block)
+            pos = end
+
+
+def encode_wav(x: NDArray[np.floating], sr: int, *, subtype: str = "FLOAT") -> bytes:
+    """Encode audio as an in-memory WAV file (what the hosted engines upload)."""
+    buf = io.BytesIO()
+    sf.write(buf, x, sr, format="WAV", subtype=subtype)
+    return buf.getvalue()
+
+
+def decode_bytes(data: bytes) -> tuple[NDArray[np.float32], int]:
+    """Decode an audio file held in memory (WAV, FLAC, Ogg, MP3) to float32 frames."""
+    try:
+        audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise AudioParameterError(f"returned audio: cannot be decoded ({exc})") from exc
+    if len(audio) == 0:
+        raise AudioParameterError("returned audio: holds no frames")
+    return np.asarray(audio, dtype=np.float32), int(sr)
+
+
+def seconds_to_frame(seconds: float, sr: int) -> int:
+    """The frame at ``seconds``, rounded to the nearest sample."""
+    return int(math.floor(seconds * sr + 0.5))

@@ -1,0 +1,206 @@
+"""``inpaint-bridge bench``: speed and memory figures, each beside what it is compared with.
+
+* **Job stages** on a 10-minute 48 kHz 24-bit stereo source, a 10 s range with 10 s of
+  context: every stage of a hosted-engine job (the model answers instantly with the
+  excerpt it was sent), summed, beside the floor measured in the same run: a plain
+  soundfile read of the same window, a plain write of the same patch, and soxr both ways.
+* **Peak memory** of that job (a child process each) on a 1-minute and a 60-minute source.
+* **Local engine** time per 50 ms gap and per 2 s gap on a 3-minute stereo file.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from bridge.audio.align import fit_returned
+from bridge.audio.fill import fill_region
+from bridge.audio.io import decode_bytes, encode_wav, from_float, probe, read_frames
+from bridge.audio.resample import resample
+from bridge.audio.signals import loop
+from bridge.audio.splice import splice
+from bridge.audio.window import plan_window
+from bridge.take import write_manifest, write_patch
+
+__all__ = ["run_bench"]
+
+SR = 48000
+MODEL_SR = 44100
+RANGE_S = 10.0
+CONTEXT_S = 10.0
+HANDLES_S = 0.5
+REPEATS = 5
+
+
+def write_source(path: Path, minutes: float, *, sr: int = SR) -> Path:
+    """A music-like 24-bit stereo WAV of ``minutes`` minutes, written block by block."""
+    block = loop(sr, 20.0, channels=2, seed=1)
+    total = round(minutes * 60 * sr)
+    rng = np.random.default_rng(3)
+    with sf.SoundFile(str(path), "w", samplerate=sr, channels=2, format="WAV", subtype="PCM_24") as f:
+        done = 0
+        while done < total:
+            n = min(len(block), total - done)
+            gain = np.float32(rng.uniform(0.6, 1.0))
+            f.write(block[:n] * gain)
+            done += n
+    return path
+
+
+def _job(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
+    """One hosted-engine job with an instant model; returns seconds per stage."""
+    times: dict[str, float] = {}
+
+    def stage(name: str, fn: Callable[[], object]) -> object:
+        t0 = time.perf_counter()
+        result = fn()
+        times[name] = time.perf_counter() - t0
+        return result
+
+    info = probe(source)
+    start = round(at_s * info.sr)
+    end = start + round(RANGE_S * info.sr)
+    win = plan_window(start, end, frames=info.frames, context=round(CONTEXT_S * info.sr),
+                      handles=round(HANDLES_S * info.sr))
+    audio = stage("read window", lambda: read_frames(info, win.read_start, win.read_stop))
+    assert isinstance(audio, np.ndarray)
+    sent = stage("resample to model", lambda: resample(audio, info.sr, MODEL_SR))
+    assert isinstance(sent, np.ndarray)
+    body = stage("encode request audio", lambda: encode_wav(sent, MODEL_SR, subtype="PCM_16"))
+    assert isinstance(body, bytes)
+    answer = stage("decode answer", lambda: decode_bytes(body))
+    assert isinstance(answer, tuple)
+    back = stage("resample from model", lambda: resample(answer[0], answer[1], info.sr))
+    assert isinstance(back, np.ndarray)
+    s, e = win.local_range
+    fitted = stage("align", lambda: fit_returned(audio, back, info.sr, sr=info.sr, start=s, end=e)[0])
+    assert isinstance(fitted, np.ndarray)
+    spliced = stage("splice", lambda: splice(audio, fitted, start=s, end=e, fade=round(0.02 * info.sr))[0])
+    assert isinstance(spliced, np.ndarray)
+
+    def write() -> Path:
+        native = read_frames(info, win.patch_start, win.patch_stop, native=True)
+        lo, _ = win.local_patch
+        native[s - lo : e - lo] = from_float(spliced[s:e], info.native_dtype, subtype=info.subtype)
+        return write_patch(info, out_dir / "bench-take.wav", native)
+
+    take = stage("write take", write)
+    assert isinstance(take, Path)
+    stage("manifest", lambda: write_manifest(take, {"bench": True, "stages": dict(times)}))
+    take.unlink()
+    take.with_name(take.name + ".json").unlink()
+    return times
+
+
+def _floor(source: Path, out_dir: Path, at_s: float) -> float:
+    """Plain soundfile read and write of the same frames, plus soxr both ways."""
+    info = sf.info(str(source))
+    start = round(at_s * info.samplerate)
+    read_start = start - round(CONTEXT_S * info.samplerate)
+    read_stop = start + round((RANGE_S + CONTEXT_S) * info.samplerate)
+    t0 = time.perf_counter()
+    data, sr = sf.read(str(source), start=read_start, stop=read_stop, dtype="float32", always_2d=True)
+    down = resample(data, sr, MODEL_SR)
+    resample(down, MODEL_SR, sr)
+    patch = read_stop - read_start
+    h = round((CONTEXT_S - HANDLES_S) * sr)
+    sf.write(str(out_dir / "floor.wav"), data[h : patch - h], sr, subtype="PCM_24")
+    elapsed = time.perf_counter() - t0
+    (out_dir / "floor.wav").unlink()
+    return elapsed
+
+
+def _memory_child(source: str, out_dir: str) -> None:
+    """Entry point of the child process that measures one job's peak memory."""
+    _job(Path(source), Path(out_dir), at_s=probe(source).duration / 2 - RANGE_S / 2)
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"peak_mb": peak_kb / 1024.0}))
+
+
+def _peak_memory(source: Path, out_dir: Path) -> float:
+    code = "import sys; from bridge.bench import _memory_child; _memory_child(sys.argv[1], sys.argv[2])"
+    done = subprocess.run([sys.executable, "-c", code, str(source), str(out_dir)], capture_output=True, text=True,
+                          check=True)
+    return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mb"])
+
+
+def _local_times(source: Path, gap_s: float, count: int) -> float:
+    info = probe(source)
+    times = []
+    for i in range(count):
+        at = round(info.frames * (i + 1) / (count + 1))
+        win = plan_window(at, at + round(gap_s * info.sr), frames=info.frames, context=round(60.0 * info.sr),
+                          handles=0)
+        audio = read_frames(info, win.read_start, win.read_stop)
+        s, e = win.local_range
+        t0 = time.perf_counter()
+        fill_region(audio, info.sr, s, e)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_bench(*, as_json: bool = False, quick: bool = False) -> int:
+    """Run every measurement and print the report. Returns the exit status."""
+    long_min, short_min, big_min, local_min = (2.0, 1.0, 5.0, 1.5) if quick else (10.0, 1.0, 60.0, 3.0)
+    repeats = 2 if quick else REPEATS
+    report: dict[str, object] = {"quick": quick}
+    with tempfile.TemporaryDirectory(prefix="inpaint-bench-") as tmp:
+        out = Path(tmp)
+        src = write_source(out / "long.wav", long_min)
+        at = long_min * 60 / 2
+        runs = [_job(src, out, at) for _ in range(repeats)]
+        stages = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        floor = statistics.median(_floor(src, out, at) for _ in range(repeats))
+        total = sum(stages.values())
+        report["job"] = {"source_minutes": long_min, "stages_ms": {k: v * 1e3 for k, v in stages.items()},
+                         "sum_ms": total * 1e3, "floor_ms": floor * 1e3, "ratio": total / floor, "target_ratio": 1.5}
+        src.unlink()
+        small = write_source(out / "short.wav", short_min)
+        peak_small = _peak_memory(small, out)
+        small.unlink()
+        big = write_source(out / "big.wav", big_min)
+        peak_big = _peak_memory(big, out)
+        big.unlink()
+        report["memory"] = {"short_minutes": short_min, "long_minutes": big_min, "short_peak_mb": peak_small,
+                            "long_peak_mb": peak_big, "growth_mb": peak_big - peak_small, "target_growth_mb": 50.0}
+        local = write_source(out / "local.wav", local_min)
+        report["local"] = {"source_minutes": local_min, "gap_50ms_ms": _local_times(local, 0.05, 5) * 1e3,
+                           "gap_2s_ms": _local_times(local, 2.0, 3) * 1e3, "target_50ms_ms": 50.0,
+                           "target_2s_ms": 1000.0}
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_report(report)
+    return 0
+
+
+def _print_report(report: dict[str, object]) -> None:
+    job = report["job"]
+    mem = report["memory"]
+    local = report["local"]
+    assert isinstance(job, dict) and isinstance(mem, dict) and isinstance(local, dict)
+    if report["quick"]:
+        print("quick run: small sources, figures are not comparable with the targets")
+    print(f"job stages ({job['source_minutes']:g}-min 48 kHz 24-bit stereo source, {RANGE_S:g} s range,"
+          f" {CONTEXT_S:g} s context, median of runs):")
+    for name, ms in job["stages_ms"].items():
+        print(f"  {name:<22}{ms:9.1f} ms")
+    print(f"  {'sum':<22}{job['sum_ms']:9.1f} ms")
+    print(f"  {'floor':<22}{job['floor_ms']:9.1f} ms   (soundfile read + write of the same frames, soxr both ways)")
+    print(f"  overhead ratio        {job['ratio']:9.2f} x    (target <= {job['target_ratio']:g})")
+    print(f"peak memory of the job: {mem['short_minutes']:g}-min source {mem['short_peak_mb']:.1f} MB,"
+          f" {mem['long_minutes']:g}-min source {mem['long_peak_mb']:.1f} MB,"
+          f" growth {mem['growth_mb']:.1f} MB (target <= {mem['target_growth_mb']:g})")
+    print(f"local engine ({local['source_minutes']:g}-min 48 kHz stereo): 50 ms gap {local['gap_50ms_ms']:.1f} ms"
+          f" (target < {local['target_50ms_ms']:g}), 2 s gap {local['gap_2s_ms']:.1f} ms"
+          f" (target < {local['target_2s_ms']:g})")

@@ -1,0 +1,158 @@
+"""One edit, start to finish: window → engine → fit → splice → take + manifest.
+
+CPU-bound and file work runs in worker threads (soundfile, soxr and numpy release the
+GIL), so the same coroutine serves the one-shot CLI and the daemon's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+
+from bridge import __version__
+from bridge.audio.align import fit_returned
+from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame
+from bridge.audio.splice import splice
+from bridge.audio.window import Window, plan_window
+from bridge.config import Settings
+from bridge.engines.base import Engine, EngineJob
+from bridge.errors import BadValue, RegionOutOfBounds
+from bridge.model import MAX_SEED, EditRequest, TakeInfo
+from bridge.take import check_output, default_take_path, write_full, write_manifest, write_patch
+
+__all__ = ["plan_edit", "run_edit"]
+
+T = TypeVar("T")
+
+
+class _Timer:
+    def __init__(self) -> None:
+        self.stages: dict[str, float] = {}
+
+    async def run(self, stage: str, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        t0 = time.perf_counter()
+        result = await asyncio.to_thread(fn, *args, **kwargs)
+        self.stages[stage] = round(time.perf_counter() - t0, 6)
+        return result
+
+
+def plan_edit(req: EditRequest, info: AudioInfo, engine: Engine, settings: Settings) -> Window:
+    """Check ``req`` against the source and the engine, and plan the frames to read and write."""
+    caps = engine.capabilities
+    if req.operation not in caps.operations:
+        ops = ", ".join(sorted(op.value for op in caps.operations))
+        raise BadValue("operation", req.operation.value, f"engine {caps.name!r} does: {ops}")
+    if req.end > info.duration + 0.5 / info.sr:
+        raise RegionOutOfBounds(
+            f"end = {req.end:g}: past the end of {info.path.name} ({info.duration:.3f} s long)"
+        )
+    start = seconds_to_frame(req.start, info.sr)
+    end = min(seconds_to_frame(req.end, info.sr), info.frames)
+    length = (end - start) / info.sr
+    if end <= start or length < caps.min_duration_s:
+        raise BadValue("end - start", round(req.end - req.start, 6),
+                       f"engine {caps.name!r} needs at least {caps.min_duration_s * 1000:g} ms")
+    if length > caps.max_duration_s:
+        raise BadValue("end - start", round(req.end - req.start, 6),
+                       f"engine {caps.name!r} regenerates at most {caps.max_duration_s:g} s at once")
+    if start == 0 and end == info.frames:
+        raise BadValue("start, end", (req.start, req.end), "covers the whole file; nothing is left to fill from")
+    context_s = caps.default_context_s if req.context_s is None else min(req.context_s, caps.max_context_s)
+    return plan_window(
+        start, end, frames=info.frames, context=round(context_s * info.sr), handles=round(settings.handles_s * info.sr)
+    )
+
+
+async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> TakeInfo:
+    """Run one edit and write its take and manifest. Raises :class:`~bridge.errors.BridgeError`."""
+    timer = _Timer()
+    t_start = time.perf_counter()
+    info = await asyncio.to_thread(probe, req.source)
+    window = plan_edit(req, info, engine, settings)
+    full = not req.patch
+    wanted = req.output or default_take_path(info, req.start, req.end, kind="take" if full else "patch")
+    if req.output is not None:
+        check_output(info, req.output, overwrite=req.overwrite)
+    seed = req.seed
+    if seed is None:
+        # the local engine's seed 0 is its best match; a generative model gets a fresh seed
+        seed = random.randint(0, MAX_SEED) if engine.capabilities.uses_prompt else 0
+
+    audio = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop)
+    start, end = window.local_range
+    fade = round(req.fade_ms / 1000.0 * info.sr)
+    fade = min(fade, (end - start) // 2)
+    job = EngineJob(
+        operation=req.operation, audio=audio, sr=info.sr, start=start, end=end, prompt=req.prompt,
+        negative_prompt=req.negative_prompt, seed=seed, fade=fade, params=req.params,
+    )
+    t0 = time.perf_counter()
+    result = await engine.render(job)
+    timer.stages["engine"] = round(time.perf_counter() - t0, 6)
+
+    fit: dict[str, object] = {}
+    if result.joined:
+        spliced = result.audio
+    else:
+        fitted, alignment = await timer.run(
+            "fit", fit_returned, audio, result.audio, result.sr, sr=info.sr, start=start, end=end
+        )
+        spliced, rhos = await timer.run("splice", splice, audio, fitted, start=start, end=end, fade=fade)
+        fit = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4), "rho": list(rhos)}
+
+    replacement = from_float(np.asarray(spliced[start:end]), info.native_dtype, subtype=_float_subtype(info))
+    if full:
+        path = await timer.run(
+            "write_take", write_full, info, wanted, window.start, replacement, replace=req.overwrite
+        )
+        take_start, take_end = 0.0, info.duration
+    else:
+        lo, hi = window.local_patch
+        native = await timer.run("read_patch", read_frames, info, window.patch_start, window.patch_stop, native=True)
+        native[start - lo : end - lo] = replacement
+        path = await timer.run("write_take", write_patch, info, wanted, native)
+        take_start, take_end = window.patch_start / info.sr, window.patch_stop / info.sr
+    timer.stages["total"] = round(time.perf_counter() - t_start, 6)
+
+    manifest = {
+        "version": __version__,
+        "operation": req.operation.value,
+        "engine": engine.capabilities.name,
+        "model": result.model,
+        "prompt": req.prompt,
+        "negative_prompt": req.negative_prompt,
+        "prompt_used": engine.capabilities.uses_prompt,
+        "seed": seed,
+        "parameters": dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
+        "source": str(info.path.resolve()),
+        "source_format": {"sample_rate": info.sr, "channels": info.channels, "format": info.format,
+                          "subtype": info.subtype, "frames": info.frames},
+        "range": {"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
+        "take": {"kind": "full" if full else "patch", "path": str(path.resolve()), "take_start": take_start,
+                 "take_end": take_end},
+        "fit": fit,
+        "engine_details": dict(result.details),
+        "remote_request_id": result.request_id,
+        "notes": list(result.notes),
+        "timings_s": timer.stages,
+    }
+    manifest_path = await asyncio.to_thread(write_manifest, path, manifest)
+    return TakeInfo(
+        path=path, manifest_path=manifest_path, kind="full" if full else "patch", take_start=take_start,
+        take_end=take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
+    )
+
+
+def _float_subtype(info: AudioInfo) -> str:
+    return "FLOAT" if info.lossy else info.subtype
+
+
+def _context_read(window: Window, sr: int) -> float:
+    """Seconds of context actually read on the wider side of the range."""
+    return max(window.start - window.read_start, window.read_stop - window.end) / sr

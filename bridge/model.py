@@ -1,0 +1,86 @@
+"""Frozen values passed inward once the edges (CLI, OSC, spool) have validated them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from bridge.errors import BadValue
+
+__all__ = ["EditRequest", "Operation", "TakeInfo", "check_seconds"]
+
+MAX_SEED = 2**31 - 1
+MAX_FADE_MS = 2000.0
+MAX_CONTEXT_S = 600.0
+
+
+class Operation(StrEnum):
+    """What an edit asks of an engine."""
+
+    INPAINT = "inpaint"
+    TRANSFORM = "transform"
+    GENERATE = "generate"
+
+
+def check_seconds(field_name: str, value: float, *, low: float = 0.0, high: float = math.inf) -> float:
+    """``value`` as a float in ``[low, high]``, or :class:`BadValue` naming the field."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadValue(field_name, value, "must be a number")
+    v = float(value)
+    if not math.isfinite(v):
+        raise BadValue(field_name, value, "must be a finite number")
+    if v < low or v > high:
+        bound = f"in range {low:g}..{high:g}" if math.isfinite(high) else f">= {low:g}"
+        raise BadValue(field_name, value, f"must be {bound}")
+    return v
+
+
+@dataclass(frozen=True)
+class EditRequest:
+    """One request to regenerate ``[start, end)`` seconds of ``source``."""
+
+    source: Path
+    start: float
+    end: float
+    operation: Operation = Operation.INPAINT
+    prompt: str = ""
+    negative_prompt: str = ""
+    engine: str = "local"
+    model: str | None = None
+    seed: int | None = None
+    params: Mapping[str, float | int | str | bool] = field(default_factory=dict)
+    fade_ms: float = 20.0
+    context_s: float | None = None
+    output: Path | None = None
+    patch: bool = False
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        check_seconds("start", self.start)
+        check_seconds("end", self.end)
+        if self.end <= self.start:
+            raise BadValue("end", self.end, f"must be greater than start ({self.start:g})")
+        check_seconds("fade_ms", self.fade_ms, high=MAX_FADE_MS)
+        if self.context_s is not None:
+            check_seconds("context", self.context_s, high=MAX_CONTEXT_S)
+        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
+            raise BadValue("seed", self.seed, f"must be in range 0..{MAX_SEED}")
+        if self.output is not None and self.patch:
+            raise BadValue("output", str(self.output), "a patch is named by the bridge; drop -o or --patch")
+
+
+@dataclass(frozen=True)
+class TakeInfo:
+    """A written take: where it is and where it belongs on the source's timeline."""
+
+    path: Path
+    manifest_path: Path
+    kind: str
+    take_start: float
+    take_end: float
+    seed: int
+    engine: str
+    model: str

@@ -1,0 +1,155 @@
+"""The command line end to end, as a subprocess on real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from bridge.audio.signals import loop
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge", *args], cwd=cwd, capture_output=True, text=True, env=os.environ.copy(),
+        timeout=300,
+    )
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "song.wav"
+    sf.write(path, loop(48000, 12.0, channels=2), 48000, subtype="PCM_24")
+    return path
+
+
+def native(path: Path) -> np.ndarray:
+    data, _ = sf.read(path, dtype="int32", always_2d=True)
+    return np.asarray(data)
+
+
+@pytest.mark.parametrize("start,end", [(5.0, 5.04), (5.0, 6.5)])
+def test_inpaint_writes_a_full_take_beside_the_source(tmp_path: Path, source: Path, start: float, end: float) -> None:
+    before = source.read_bytes()
+    done = run("inpaint", str(source), "--start", str(start), "--end", str(end), "--prompt", "keep it", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    take = Path(done.stdout.split("take: ")[1].splitlines()[0])
+    assert take.parent == source.parent and take != source
+    assert source.read_bytes() == before
+    a, b = round(start * 48000), round(end * 48000)
+    orig, new = native(source), native(take)
+    assert new.shape == orig.shape and sf.info(take).subtype == "PCM_24"
+    assert np.array_equal(new[:a], orig[:a]) and np.array_equal(new[b:], orig[b:])
+    assert not np.array_equal(new[a:b], orig[a:b])
+    manifest = json.loads(take.with_name(take.name + ".json").read_text())
+    assert manifest["engine"] == "local" and manifest["prompt"] == "keep it" and manifest["prompt_used"] is False
+    assert manifest["range"] == {"start": start, "end": end, "start_frame": a, "end_frame": b}
+    assert "does not read the prompt" in manifest["notes"][0]
+
+
+def test_patch_covers_range_plus_handles_and_starts_with_source_samples(tmp_path: Path, source: Path) -> None:
+    done = run("inpaint", str(source), "--start", "5", "--end", "5.5", "--patch", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    take = Path(done.stdout.split("take: ")[1].splitlines()[0])
+    manifest = json.loads(take.with_name(take.name + ".json").read_text())
+    lo, hi = round(manifest["take"]["take_start"] * 48000), round(manifest["take"]["take_end"] * 48000)
+    assert (lo, hi) == (round(4.5 * 48000), round(6.0 * 48000))
+    patch, orig = native(take), native(source)
+    assert np.array_equal(patch[: 5 * 48000 - lo], orig[lo : 5 * 48000])
+    assert np.array_equal(patch[-(hi - round(5.5 * 48000)) :], orig[round(5.5 * 48000) : hi])
+
+
+def test_output_flag_and_no_overwrite(tmp_path: Path, source: Path) -> None:
+    out = tmp_path / "fixed.flac"
+    assert run("inpaint", str(source), "--start", "2", "--end", "2.02", "-o", str(out), cwd=tmp_path).returncode == 0
+    assert sf.info(out).format == "FLAC"
+    again = run("inpaint", str(source), "--start", "2", "--end", "2.02", "-o", str(out), cwd=tmp_path)
+    assert again.returncode == 2 and "exists" in again.stderr
+
+
+def test_lossy_source_becomes_float_wav_with_samples_kept(tmp_path: Path) -> None:
+    src = tmp_path / "memo.ogg"
+    sf.write(src, loop(44100, 8.0, channels=1), 44100, format="OGG", subtype="VORBIS")
+    done = run("inpaint", str(src), "--start", "3", "--end", "3.05", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    take = Path(done.stdout.split("take: ")[1].splitlines()[0])
+    assert take.suffix == ".wav" and sf.info(take).subtype == "FLOAT"
+    orig, _ = sf.read(src, dtype="float32")
+    new, _ = sf.read(take, dtype="float32")
+    assert np.array_equal(new[: 3 * 44100], orig[: 3 * 44100])
+
+
+def test_example_and_engines(tmp_path: Path) -> None:
+    done = run("example", "ex.wav", cwd=tmp_path)
+    assert done.returncode == 0 and (tmp_path / "ex.wav").is_file()
+    engines = run("engines", cwd=tmp_path)
+    assert engines.returncode == 0 and "local (default): ready" in engines.stdout
+
+
+@pytest.mark.parametrize(
+    "args,code,field",
+    [
+        (["--start", "5", "--end", "4"], 2, "end = 4.0"),
+        (["--start", "-1", "--end", "4"], 2, "start = -1.0"),
+        (["--start", "nan", "--end", "4"], 2, "start = nan"),
+        (["--start", "1", "--end", "inf"], 2, "end = inf"),
+        (["--start", "11", "--end", "13"], 2, "end = 13"),
+        (["--start", "0", "--end", "12"], 2, "whole file"),
+        (["--start", "1", "--end", "1.0001"], 2, "end - start"),
+        (["--start", "1", "--end", "40"], 2, "end"),
+        (["--start", "1", "--end", "2", "--engine", "nope"], 2, "engine = 'nope'"),
+        (["--start", "1", "--end", "2", "--fade-ms", "5000"], 2, "fade_ms = 5000.0"),
+        (["--start", "1", "--end", "2", "--seed", "-3"], 2, "seed = -3"),
+    ],
+)
+def test_bad_input_is_one_clear_line(tmp_path: Path, source: Path, args: list[str], code: int, field: str) -> None:
+    before = sorted(p.name for p in tmp_path.iterdir())
+    done = run("inpaint", str(source), *args, cwd=tmp_path)
+    assert done.returncode == code
+    assert field in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("kind", ["missing", "empty", "text", "same-as-source", "unwritable"])
+def test_bad_paths(tmp_path: Path, source: Path, kind: str) -> None:
+    target = str(source)
+    extra: list[str] = []
+    if kind == "missing":
+        target = str(tmp_path / "nope.wav")
+    elif kind == "empty":
+        (tmp_path / "e.wav").write_bytes(b"")
+        target = str(tmp_path / "e.wav")
+    elif kind == "text":
+        (tmp_path / "t.wav").write_text("hello " * 50)
+        target = str(tmp_path / "t.wav")
+    elif kind == "same-as-source":
+        extra = ["-o", str(source), "--overwrite"]
+    else:
+        extra = ["-o", str(tmp_path / "no-such-folder" / "out.wav")]
+    before = source.read_bytes()
+    done = run("inpaint", target, "--start", "1", "--end", "1.1", *extra, cwd=tmp_path)
+    assert done.returncode in (1, 2) and done.returncode != 0
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert source.read_bytes() == before
+    assert not [p for p in tmp_path.rglob(".inpaint-*")]
+
+
+def test_help_has_examples(tmp_path: Path) -> None:
+    for command in ("inpaint", "engines", "example", "bench"):
+        done = run(command, "--help", cwd=tmp_path)
+        assert done.returncode == 0 and "example" in done.stdout
+
+
+def test_bench_quick_json(tmp_path: Path) -> None:
+    done = run("bench", "--json", "--quick", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert set(report) == {"quick", "job", "memory", "local"}
+    assert report["job"]["sum_ms"] > 0 and report["job"]["floor_ms"] > 0
