@@ -24,8 +24,8 @@ import numpy as np
 import soundfile as sf
 
 from bridge.audio.align import fit_returned
-from bridge.audio.fill import fill_region
-from bridge.audio.io import decode_bytes, encode_wav, from_float, probe, read_frames
+from bridge.audio.fill import fill_range
+from bridge.audio.io import decode_bytes, encode_wav, from_float, probe, read_frames, to_float
 from bridge.audio.resample import resample
 from bridge.audio.signals import loop
 from bridge.audio.splice import splice
@@ -72,11 +72,13 @@ def _job(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     end = start + round(RANGE_S * info.sr)
     win = plan_window(start, end, frames=info.frames, context=round(CONTEXT_S * info.sr),
                       handles=round(HANDLES_S * info.sr))
-    audio = stage("read window", lambda: read_frames(info, win.read_start, win.read_stop))
+    native = stage("read window", lambda: read_frames(info, win.read_start, win.read_stop, native=True))
+    assert isinstance(native, np.ndarray)
+    audio = stage("to float", lambda: to_float(native))
     assert isinstance(audio, np.ndarray)
     sent = stage("resample to model", lambda: resample(audio, info.sr, MODEL_SR))
     assert isinstance(sent, np.ndarray)
-    body = stage("encode request audio", lambda: encode_wav(sent, MODEL_SR, subtype="PCM_16"))
+    body = stage("encode request audio", lambda: encode_wav(sent, MODEL_SR))
     assert isinstance(body, bytes)
     answer = stage("decode answer", lambda: decode_bytes(body))
     assert isinstance(answer, tuple)
@@ -89,10 +91,10 @@ def _job(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     assert isinstance(spliced, np.ndarray)
 
     def write() -> Path:
-        native = read_frames(info, win.patch_start, win.patch_stop, native=True)
-        lo, _ = win.local_patch
-        native[s - lo : e - lo] = from_float(spliced[s:e], info.native_dtype, subtype=info.subtype)
-        return write_patch(info, out_dir / "bench-take.wav", native)
+        lo, hi = win.local_patch
+        patch = native[lo:hi]
+        patch[s - lo : e - lo] = from_float(spliced[s:e], info.native_dtype, subtype=info.subtype)
+        return write_patch(info, out_dir / "bench-take.wav", patch)
 
     take = stage("write take", write)
     assert isinstance(take, Path)
@@ -144,7 +146,7 @@ def _local_times(source: Path, gap_s: float, count: int) -> float:
         audio = read_frames(info, win.read_start, win.read_stop)
         s, e = win.local_range
         t0 = time.perf_counter()
-        fill_region(audio, info.sr, s, e)
+        fill_range(audio, info.sr, s, e)
         times.append(time.perf_counter() - t0)
     return statistics.median(times)
 

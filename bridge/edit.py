@@ -17,7 +17,7 @@ import numpy as np
 
 from bridge import __version__
 from bridge.audio.align import fit_returned
-from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame
+from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame, to_float
 from bridge.audio.splice import splice
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
@@ -84,7 +84,8 @@ async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> Take
         # the local engine's seed 0 is its best match; a generative model gets a fresh seed
         seed = random.randint(0, MAX_SEED) if engine.capabilities.uses_prompt else 0
 
-    audio = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop)
+    native = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop, native=True)
+    audio = to_float(native)
     start, end = window.local_range
     fade = round(req.fade_ms / 1000.0 * info.sr)
     fade = min(fade, (end - start) // 2)
@@ -98,15 +99,15 @@ async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> Take
 
     fit: dict[str, object] = {}
     if result.joined:
-        spliced = result.audio
+        new = result.audio
     else:
         fitted, alignment = await timer.run(
             "fit", fit_returned, audio, result.audio, result.sr, sr=info.sr, start=start, end=end
         )
         spliced, rhos = await timer.run("splice", splice, audio, fitted, start=start, end=end, fade=fade)
         fit = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4), "rho": list(rhos)}
-
-    replacement = from_float(np.asarray(spliced[start:end]), info.native_dtype, subtype=_float_subtype(info))
+        new = spliced[start:end]
+    replacement = from_float(np.asarray(new), info.native_dtype, subtype=_float_subtype(info))
     if full:
         path = await timer.run(
             "write_take", write_full, info, wanted, window.start, replacement, replace=req.overwrite
@@ -114,9 +115,9 @@ async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> Take
         take_start, take_end = 0.0, info.duration
     else:
         lo, hi = window.local_patch
-        native = await timer.run("read_patch", read_frames, info, window.patch_start, window.patch_stop, native=True)
-        native[start - lo : end - lo] = replacement
-        path = await timer.run("write_take", write_patch, info, wanted, native)
+        patch = native[lo:hi]
+        patch[start - lo : end - lo] = replacement
+        path = await timer.run("write_take", write_patch, info, wanted, patch)
         take_start, take_end = window.patch_start / info.sr, window.patch_stop / info.sr
     timer.stages["total"] = round(time.perf_counter() - t_start, 6)
 

@@ -13,6 +13,7 @@ Samples outside ``[start, end)`` are returned untouched.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,16 +24,18 @@ from bridge.audio.ar import ArModel, burg, extrapolate, fill_two_sided
 from bridge.audio.splice import correlation, crossfade_gains, sliding_energy
 from bridge.errors import AudioParameterError
 
-__all__ = ["SHORT_GAP_S", "FillInfo", "fill", "fill_region"]
+__all__ = ["SHORT_GAP_S", "FillInfo", "fill", "fill_range"]
 
 SHORT_GAP_S = 0.100
 """Gaps up to this length are filled by AR least squares, longer ones by exemplar search."""
 
 AR_ORDER_44K = 768
-AR_CONTEXT_44K = 4096
+AR_CONTEXT_44K = 3072
 SEARCH_CONTEXT_S = 1.0
 SEAM_WINDOW_S = 0.040
 MAX_LEVEL_DB = 6.0
+SEAM_LEVEL_DB = 6.0
+"""Level difference at a seam that costs a donor as much as a fully uncorrelated seam."""
 NEAR_BEST = 1.5
 """Donors scoring within this factor of the best are the variations a seed can pick."""
 
@@ -75,11 +78,13 @@ def fill(
     np.ndarray
         Same shape and dtype as ``x``; ``[start, end)`` filled, every other sample untouched.
     """
-    filled, _ = fill_region(x, sr, start, end, seed=seed)
-    return filled
+    body, _ = fill_range(x, sr, start, end, seed=seed)
+    out = np.array(x, copy=True)
+    out[start:end] = body
+    return out
 
 
-def fill_region(
+def fill_range(
     x: NDArray[np.floating],
     sr: int,
     start: int,
@@ -88,7 +93,11 @@ def fill_region(
     seed: int = 0,
     bridge_s: float = 0.020,
 ) -> tuple[NDArray[np.floating], FillInfo]:
-    """:func:`fill`, also returning how the fill was made. ``bridge_s`` is the AR bridge length."""
+    """The new samples for ``x[start:end]`` (same shape and dtype) and how they were made.
+
+    Arguments as for :func:`fill`; ``bridge_s`` is the length of the AR bridges that join
+    a long fill to its context. ``x`` itself is not modified or copied.
+    """
     arr = np.asarray(x)
     _check_args(arr, sr, start, end, seed, bridge_s)
     if end - start <= round(SHORT_GAP_S * sr):
@@ -96,13 +105,13 @@ def fill_region(
         order, context = _ar_sizes(sr)
         lo, hi = max(0, start - context - order), min(len(arr), end + context + order)
         near = arr[lo:hi].reshape(hi - lo, -1).astype(np.float64)
+        _check_finite(near, start - lo, end - lo)
         body, info = _fill_short(near, sr, start - lo, end - lo)
     else:
         frames = arr.reshape(len(arr), -1).astype(np.float64)
+        _check_finite(frames, start, end)
         body, info = _fill_long(frames, sr, start, end, seed=seed, bridge=round(bridge_s * sr))
-    out = arr.copy()
-    out[start:end] = body.reshape(out[start:end].shape).astype(arr.dtype, copy=False)
-    return out, info
+    return body.reshape(arr[start:end].shape).astype(arr.dtype, copy=False), info
 
 
 def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int, bridge_s: float) -> None:
@@ -120,6 +129,10 @@ def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int
         raise AudioParameterError(f"seed = {seed}: must be >= 0")
     if not 0.0 <= bridge_s <= 1.0:
         raise AudioParameterError(f"bridge_s = {bridge_s}: must be in range 0..1")
+
+
+def _check_finite(x: Signal, start: int, end: int) -> None:
+    """Refuse NaN or infinite samples in the audio the fill reads (the range itself may hold any)."""
     if not (np.isfinite(x[:start]).all() and np.isfinite(x[end:]).all()):
         raise AudioParameterError("x: holds NaN or infinite samples outside the range")
 
@@ -315,11 +328,30 @@ def _distinct_candidates(score: Signal, *, spacing: int) -> list[int]:
 def _seam_offsets(
     mono: Signal, start: int, end: int, guess: int, reach: int, seam: int, bounds: tuple[int, int]
 ) -> tuple[int, int, float]:
-    """Refined donor offsets at the left and right seams, and their summed waveform match."""
+    """Refined donor offsets at the left and right seams, and how well they match there.
+
+    The match is the summed waveform correlation of the seam windows (the context next to
+    each seam against the donor's own surroundings at the same place), less a penalty of
+    one per :data:`SEAM_LEVEL_DB` of level difference between them: correlation alone
+    cannot tell a quiet passage from a loud one of the same shape.
+    """
     lo, hi = max(bounds[0], guess - reach), min(bounds[1], guess + reach)
     left = _refine(mono, start, -seam, guess, lo, hi, start, end) if start >= seam else (guess, 0.0)
     right = _refine(mono, end, seam, guess, lo, hi, start, end) if len(mono) - end >= seam else (guess, 0.0)
-    return left[0], right[0], left[1] + right[1]
+    mismatch = 0.0
+    if start >= seam:
+        mismatch += _level_gap(mono[start - seam : start], mono[start - seam + left[0] : start + left[0]])
+    if len(mono) - end >= seam:
+        mismatch += _level_gap(mono[end : end + seam], mono[end + right[0] : end + seam + right[0]])
+    return left[0], right[0], left[1] + right[1] - mismatch / SEAM_LEVEL_DB
+
+
+def _level_gap(a: Signal, b: Signal) -> float:
+    """Level difference of two windows in dB (capped at 60)."""
+    ea, eb = float(a @ a), float(b @ b)
+    if ea <= 0.0 or eb <= 0.0:
+        return 0.0 if ea == eb else 60.0
+    return min(60.0, abs(10.0 * math.log10(ea / eb)))
 
 
 def _refine(

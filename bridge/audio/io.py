@@ -18,6 +18,7 @@ import io
 import math
 import os
 import tempfile
+import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -144,11 +145,14 @@ def read_frames(info: AudioInfo, start: int, stop: int, *, native: bool = False)
 
 
 def to_float(native: NDArray[np.generic]) -> NDArray[np.float32]:
-    """Native samples to float32 in [-1, 1), exactly as libsndfile scales them."""
+    """Native samples to float32 in [-1, 1), exactly as libsndfile scales them.
+
+    The integer is rounded to float32 once and scaled by a power of two, which is exact.
+    """
     if native.dtype == np.int16:
-        return (native.astype(np.float32) / np.float32(1 << 15)).astype(np.float32)
+        return native.astype(np.float32) * np.float32(1.0 / (1 << 15))
     if native.dtype == np.int32:
-        return (native.astype(np.float64) / float(1 << 31)).astype(np.float32)
+        return native.astype(np.float32) * np.float32(1.0 / (1 << 31))
     return native.astype(np.float32)
 
 
@@ -156,18 +160,29 @@ def from_float(x: NDArray[np.floating], dtype: str | np.dtype[np.generic], *, su
     """Float samples to a native sample type, rounded to the subtype's resolution and clipped.
 
     24-bit PCM lives in the top 24 bits of an ``int32``; its low byte stays zero so that
-    writing it back does not depend on libsndfile's rounding.
+    writing it back does not depend on libsndfile's rounding. Up to 24 bits the work is
+    exact in float32; 32-bit PCM goes through float64.
+
+    Raises
+    ------
+    AudioParameterError
+        When ``x`` holds NaN or infinite samples, which have no sample value.
     """
+    if not np.isfinite(x).all():
+        raise AudioParameterError("audio to write: holds NaN or infinite samples")
     target = np.dtype(dtype)
     if target.kind == "f":
         return x.astype(target)
     bits = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32}.get(subtype)
     if bits is None:
         raise AudioParameterError(f"subtype = {subtype!r}: no integer form")
-    full = 8 * target.itemsize
-    scale = float(1 << (bits - 1))
-    q = np.clip(np.rint(x.astype(np.float64) * scale), -scale, scale - 1)
-    return (q.astype(np.int64) << (full - bits)).astype(target)
+    work = np.float32 if bits <= 24 and x.dtype == np.float32 else np.float64
+    scale = work(1 << (bits - 1))
+    q = np.rint(x * scale, dtype=work)
+    np.clip(q, -scale, scale - 1, out=q)
+    wide = np.int32 if work is np.float32 else np.int64
+    out: NDArray[np.generic] = (q.astype(wide) << (8 * target.itemsize - bits)).astype(target, copy=False)
+    return out
 
 
 def take_format(info: AudioInfo, suffix: str | None = None) -> tuple[str, str, str]:
@@ -294,10 +309,21 @@ def stream_copy_with(
             pos = end
 
 
-def encode_wav(x: NDArray[np.floating], sr: int, *, subtype: str = "FLOAT") -> bytes:
-    """Encode audio as an in-memory WAV file (what the hosted engines upload)."""
+def encode_wav(x: NDArray[np.floating], sr: int) -> bytes:
+    """Encode float audio [shape=(frames, channels)] as an in-memory 16-bit PCM WAV file.
+
+    This is what the hosted engines are sent: the models work at 16 bits, and a plain WAV
+    decodes everywhere. The stdlib writer is used because it writes straight to memory;
+    values are scaled as libsndfile does (1.0 = 32768), rounded and clipped.
+    """
+    scaled = np.asarray(x, dtype=np.float32) * np.float32(32768.0)
+    pcm = np.clip(np.rint(scaled), -32768, 32767).astype("<i2")
     buf = io.BytesIO()
-    sf.write(buf, x, sr, format="WAV", subtype=subtype)
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(pcm.shape[1] if pcm.ndim == 2 else 1)
+        w.setsampwidth(2)
+        w.setframerate(sr)
+        w.writeframes(pcm.tobytes())
     return buf.getvalue()
 
 

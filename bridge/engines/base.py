@@ -50,9 +50,10 @@ class EngineJob:
 class EngineResult:
     """What an engine returned.
 
-    ``joined`` means ``audio`` is already the excerpt, sample for sample, with the range
-    regenerated and joined to the context; otherwise it is a model's rendering that still
-    has to be fitted (resampled, aligned, gain-matched) and spliced.
+    ``joined`` means ``audio`` holds exactly the new frames of the range, at the excerpt's
+    rate and channels and already joined to the context; otherwise it is a model's
+    rendering of the whole excerpt that still has to be fitted (resampled, aligned,
+    gain-matched) and spliced.
     """
 
     audio: NDArray[np.float32]

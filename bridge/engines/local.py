@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from bridge.audio.fill import fill_region
+from bridge.audio.fill import fill_range
 from bridge.engines.base import Capabilities, EngineJob, EngineResult
 from bridge.errors import AudioParameterError, EngineRejected
 from bridge.model import Operation
@@ -43,11 +43,11 @@ class LocalEngine:
         if job.operation is not Operation.INPAINT:
             raise EngineRejected(f"operation = {job.operation.value!r}: the local engine only inpaints")
         try:
-            audio, info = await asyncio.to_thread(
-                fill_region, job.audio, job.sr, job.start, job.end, seed=job.seed, bridge_s=job.fade / job.sr
+            body, info = await asyncio.to_thread(
+                fill_range, job.audio, job.sr, job.start, job.end, seed=job.seed, bridge_s=job.fade / job.sr
             )
         except AudioParameterError as exc:
             raise EngineRejected(str(exc)) from exc
         notes = ("the local engine fills from the surrounding audio and does not read the prompt",) + info.notes
         details = {k: v for k, v in dataclasses.asdict(info).items() if k != "notes"}
-        return EngineResult(audio=audio, sr=job.sr, joined=True, model="context-fill", details=details, notes=notes)
+        return EngineResult(audio=body, sr=job.sr, joined=True, model="context-fill", details=details, notes=notes)
