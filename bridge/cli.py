@@ -9,15 +9,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
 from bridge import __version__
 from bridge.config import Settings, load_settings
 from bridge.edit import run_edit
+from bridge.engines.models import ParamSpec, models_of
 from bridge.engines.registry import engine_names, make_engine
-from bridge.errors import BridgeError
-from bridge.model import EditRequest, Operation
+from bridge.errors import BadValue, BridgeError
+from bridge.model import EditRequest, Operation, TakeInfo
+from bridge.progress import ProgressLine
 
 __all__ = ["main"]
 
@@ -26,12 +29,55 @@ PROG = "inpaint-bridge"
 INPAINT_EXAMPLES = f"""\
 examples:
   {PROG} inpaint take3.wav --start 12.40 --end 12.75
-      fill a dropout; writes take3.take-12.400-12.750s.wav beside the source
+      fill a dropout offline; writes take3.take-12.400-12.750s.wav beside the source
   {PROG} inpaint take3.wav --start 12.4 --end 12.75 -o fixed.wav
       the whole file with the range replaced, as fixed.wav
   {PROG} inpaint take3.wav --start 12.4 --end 12.75 --patch
       only the range plus handles, to lay over the original in a DAW
+  {PROG} inpaint fx.wav --start 3 --end 5 --engine fal --prompt "glass shattering" --steps 30
+      regenerate with fal.ai Stable Audio 3 (FAL_KEY must be set)
 """
+
+TRANSFORM_EXAMPLES = f"""\
+examples:
+  {PROG} transform drums.wav --start 8 --end 12 --engine fal --prompt "vinyl breakbeat" --strength 0.6
+  {PROG} transform pad.wav --start 0 --end 4 --engine wavespeed --prompt "choir" --patch
+"""
+
+GENERATE_EXAMPLES = f"""\
+examples:
+  {PROG} generate scene.wav --start 10 --end 14 --engine fal --prompt "distant thunder"
+      a Stable Audio Open clip laid into 10-14 s with crossfades
+"""
+
+_HOSTED_PARAMS = (
+    ("--steps", int, "N", "steps", "diffusion steps (model's range; see `engines`)"),
+    ("--guidance", float, "G", "guidance", "guidance scale"),
+)
+
+
+def _add_edit_arguments(p: argparse.ArgumentParser, operation: Operation) -> None:
+    p.add_argument("source", type=Path, metavar="SOURCE", help="audio file (WAV, FLAC, AIFF, Ogg, MP3 ...)")
+    p.add_argument("--start", type=float, required=True, metavar="S", help="range start, seconds")
+    p.add_argument("--end", type=float, required=True, metavar="E", help="range end, seconds (exclusive)")
+    p.add_argument("--prompt", default="", metavar="TEXT", help="what the range should sound like")
+    p.add_argument("--negative-prompt", default="", metavar="TEXT", help="what to avoid")
+    p.add_argument("-o", "--output", type=Path, metavar="OUT", help="write the whole file, range replaced, here")
+    p.add_argument("--overwrite", action="store_true", help="allow -o to replace an existing file")
+    p.add_argument("--patch", action="store_true", help="write only the range plus handles (for a DAW)")
+    p.add_argument("--engine", metavar="NAME", help=f"engine ({', '.join(engine_names())}); default from config")
+    p.add_argument("--model", metavar="ID", help="model id of the engine (default: the engine's first for this)")
+    p.add_argument("--seed", type=int, metavar="N", help="seed; for local, picks among near-equal donor passages")
+    p.add_argument("--fade-ms", type=float, metavar="MS", help="crossfade / bridge length inside the range (20)")
+    p.add_argument("--context", type=float, metavar="S", help="seconds of surrounding audio the engine sees")
+    for flag, kind, metavar, _, text in _HOSTED_PARAMS:
+        p.add_argument(flag, type=kind, metavar=metavar, help=text)
+    if operation is Operation.TRANSFORM:
+        p.add_argument("--strength", type=float, metavar="X", help="0 keeps the audio, 1 ignores it (0.9)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="any other model parameter, e.g. --set enable_prompt_expansion=true")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(operation=operation)
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -42,31 +88,26 @@ def _build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser(
-        "inpaint",
-        help="regenerate a range of a file",
-        description="Regenerate [START, END) seconds of SOURCE. Samples outside the range stay "
-        "bit-identical; the source itself is never written.",
-        epilog=INPAINT_EXAMPLES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("source", type=Path, metavar="SOURCE", help="audio file (WAV, FLAC, AIFF, Ogg, MP3 ...)")
-    p.add_argument("--start", type=float, required=True, metavar="S", help="range start, seconds")
-    p.add_argument("--end", type=float, required=True, metavar="E", help="range end, seconds (exclusive)")
-    p.add_argument("--prompt", default="", metavar="TEXT", help="what the range should sound like")
-    p.add_argument("--negative-prompt", default="", metavar="TEXT", help="what to avoid")
-    p.add_argument("-o", "--output", type=Path, metavar="OUT", help="write the whole file, range replaced, here")
-    p.add_argument("--overwrite", action="store_true", help="allow -o to replace an existing file")
-    p.add_argument("--patch", action="store_true", help="write only the range plus handles (for a DAW)")
-    p.add_argument("--engine", metavar="NAME", help=f"engine ({', '.join(engine_names())}); default from config")
-    p.add_argument("--seed", type=int, metavar="N", help="seed; for local, picks among near-equal donor passages")
-    p.add_argument("--fade-ms", type=float, metavar="MS", help="crossfade / bridge length inside the range (20)")
-    p.add_argument("--context", type=float, metavar="S", help="seconds of surrounding audio the engine sees")
+    for name, operation, text, description, epilog in (
+        ("inpaint", Operation.INPAINT, "regenerate a range of a file",
+         "Regenerate [START, END) seconds of SOURCE from its surroundings (and the prompt, on a hosted "
+         "engine). Samples outside the range stay bit-identical; the source itself is never written.",
+         INPAINT_EXAMPLES),
+        ("transform", Operation.TRANSFORM, "re-render a range towards a prompt (audio-to-audio)",
+         "Send [START, END) through an audio-to-audio model and splice the answer back in place.",
+         TRANSFORM_EXAMPLES),
+        ("generate", Operation.GENERATE, "lay a generated clip into a range (text-to-audio)",
+         "Generate a clip from the prompt and splice it into [START, END) with crossfades.",
+         GENERATE_EXAMPLES),
+    ):
+        p = sub.add_parser(name, help=text, description=description, epilog=epilog,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        _add_edit_arguments(p, operation)
 
     e = sub.add_parser(
         "engines",
-        help="list engines and whether each is ready",
-        description="List the engines, what they do and whether each is ready to take jobs.",
+        help="list engines and models and whether each is ready",
+        description="List the engines, their models and parameters, and whether each is ready to take jobs.",
         epilog=f"example:\n  {PROG} engines",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -86,39 +127,79 @@ def _build_parser() -> argparse.ArgumentParser:
         "bench",
         help="measure speed and memory",
         description="Time every stage of a job against the plain file and resampling floor, "
-        "measure peak memory against source length, and time the local engine.",
+        "measure peak memory against source length, time the local engine, and measure a "
+        "hosted job against the fake service.",
         epilog=f"examples:\n  {PROG} bench\n  {PROG} bench --json --quick",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     b.add_argument("--json", action="store_true", help="print one JSON document")
     b.add_argument("--quick", action="store_true", help="small sources, for a smoke test (figures not comparable)")
+
+    f = sub.add_parser(
+        "fake-server",
+        help="run the fake fal.ai and WaveSpeed services for offline demos",
+        description="Serve the fake fal.ai (queue and storage) and WaveSpeedAI services on 127.0.0.1 "
+        "and print the environment that points the engines at them.",
+        epilog=f"example:\n  {PROG} fake-server --port 9150\n  (then, in another shell, the printed"
+        f" exports and: {PROG} inpaint demo.wav --start 8 --end 8.3 --engine fal --prompt drums)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    f.add_argument("--port", type=int, default=9150, metavar="P",
+                   help="fal queue on P, fal storage on P+1, WaveSpeed on P+2 (9150)")
     return parser
 
 
-def _inpaint(args: argparse.Namespace, settings: Settings) -> int:
+def _params(args: argparse.Namespace) -> dict[str, float | int | str | bool]:
+    params: dict[str, float | int | str | bool] = {}
+    for _, _, _, key, _ in _HOSTED_PARAMS:
+        if getattr(args, key) is not None:
+            params[key] = getattr(args, key)
+    if getattr(args, "strength", None) is not None:
+        params["strength"] = args.strength
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise BadValue("--set", item, "must be KEY=VALUE")
+        params[key.strip()] = value.strip()
+    return params
+
+
+def _edit(args: argparse.Namespace, settings: Settings) -> int:
     req = EditRequest(
         source=args.source,
         start=args.start,
         end=args.end,
-        operation=Operation.INPAINT,
+        operation=args.operation,
         prompt=args.prompt,
         negative_prompt=args.negative_prompt,
         engine=args.engine or settings.engine,
+        model=args.model,
         seed=args.seed,
+        params=_params(args),
         fade_ms=settings.fade_ms if args.fade_ms is None else args.fade_ms,
         context_s=args.context,
         output=args.output,
         patch=args.patch,
         overwrite=args.overwrite,
     )
-    engine = make_engine(req.engine, settings)
-    take = asyncio.run(run_edit(req, engine, settings))
+    show = None if args.quiet or not sys.stderr.isatty() else ProgressLine(sys.stderr)
+    take = asyncio.run(_run(req, settings, show))
     print(f"take: {take.path}")
     print(f"manifest: {take.manifest_path}")
     where = "full copy of the source" if take.kind == "full" else "patch: lay it over the source at this position"
     print(f"placement: {take.take_start:.6f}-{take.take_end:.6f} s ({where})")
     print(f"engine: {take.engine} ({take.model}), seed {take.seed}")
     return 0
+
+
+async def _run(req: EditRequest, settings: Settings, show: ProgressLine | None) -> TakeInfo:
+    engine = make_engine(req.engine, settings)
+    try:
+        return await run_edit(req, engine, settings, on_progress=show)
+    finally:
+        if show is not None:
+            show.done()
+        await engine.aclose()
 
 
 def _engines(settings: Settings) -> int:
@@ -129,12 +210,50 @@ def _engines(settings: Settings) -> int:
         state = "ready" if reason is None else f"not ready: {reason}"
         ops = ", ".join(sorted(op.value for op in caps.operations))
         default = " (default)" if name == settings.engine else ""
-        print(f"{name}{default}: {state}")
+        endpoint = getattr(engine, "endpoint", None)
+        print(f"{name}{default}: {state}" + (f"; endpoint {endpoint}" if endpoint else ""))
         print(f"  {caps.description}")
-        print(f"  does: {ops}; range {caps.min_duration_s * 1000:g} ms to {caps.max_duration_s:g} s;"
-              f" context {caps.default_context_s:g} s; prompt {'used' if caps.uses_prompt else 'not read'}")
-        for model in caps.models:
-            print(f"  model: {model}")
+        print(f"  does: {ops}; prompt {'used' if caps.uses_prompt else 'not read'}")
+        for model in models_of(name):
+            print(f"  {model.operation.value:<9} {model.id}  ({model.title})")
+            print(f"            input {model.min_input_s:g}-{model.max_input_s:g} s;"
+                  f" {', '.join(_describe(p) for p in model.params)}")
+        if not caps.uses_prompt:
+            print(f"  range {caps.min_duration_s * 1000:g} ms to {caps.max_duration_s:g} s;"
+                  f" searches {caps.default_context_s:g} s each side by default")
+    return 0
+
+
+def _describe(p: ParamSpec) -> str:
+    name = f"{p.alias or p.name}"
+    if p.choices:
+        return f"{name} {'|'.join(p.choices)} ({p.default})"
+    if p.low is not None and p.high is not None:
+        return f"{name} {p.low:g}-{p.high:g} ({p.default})"
+    return f"{name} ({p.default})" if p.default is not None else name
+
+
+def _fake_server(port: int) -> int:
+    from bridge.fakes.fal import TEST_KEY as FAL_TEST_KEY
+    from bridge.fakes.fal import FakeFal
+    from bridge.fakes.wavespeed import TEST_KEY as WAVESPEED_TEST_KEY
+    from bridge.fakes.wavespeed import FakeWaveSpeed
+
+    try:
+        fal = FakeFal(queue_port=port, rest_port=port + 1).start()
+        wavespeed = FakeWaveSpeed(port=port + 2).start()
+    except OSError as exc:
+        raise BadValue("port", port, f"cannot listen on 127.0.0.1:{port}-{port + 2} ({exc.strerror})") from exc
+    print("fake services on 127.0.0.1; in another shell:")
+    print(f"  export INPAINT_BRIDGE_FAL_URL={fal.queue_url} INPAINT_BRIDGE_FAL_REST_URL={fal.rest_url}"
+          f" FAL_KEY={FAL_TEST_KEY}")
+    print(f"  export INPAINT_BRIDGE_WAVESPEED_URL={wavespeed.url} WAVESPEED_API_KEY={WAVESPEED_TEST_KEY}")
+    print("Ctrl-C stops them.", flush=True)
+    try:
+        threading.Event().wait()
+    finally:
+        fal.stop()
+        wavespeed.stop()
     return 0
 
 
@@ -154,8 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        if args.command == "inpaint":
-            return _inpaint(args, settings)
+        if args.command in ("inpaint", "transform", "generate"):
+            return _edit(args, settings)
         if args.command == "engines":
             return _engines(settings)
         if args.command == "example":
@@ -164,6 +283,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bridge.bench import run_bench
 
             return run_bench(as_json=args.json, quick=args.quick)
+        if args.command == "fake-server":
+            return _fake_server(args.port)
     except BridgeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code

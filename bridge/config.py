@@ -9,6 +9,20 @@
     engine = "local"      # engine used when a request names none
     fade_ms = 20.0        # crossfade / bridge length inside the range
     handles_s = 0.5       # audio kept on each side of the range in a patch take
+    deadline_s = 600.0    # a hosted job is cancelled when it takes longer than this
+
+    [fal]                 # FAL_KEY, INPAINT_BRIDGE_FAL_URL, INPAINT_BRIDGE_FAL_REST_URL win
+    key = "key_id:key_secret"
+    url = "https://queue.fal.run"
+    rest_url = "https://rest.fal.ai"
+    concurrency = 2       # jobs in flight at once
+
+    [wavespeed]           # WAVESPEED_API_KEY, INPAINT_BRIDGE_WAVESPEED_URL win
+    key = "..."
+    url = "https://api.wavespeed.ai"
+    concurrency = 2
+
+Keys are never printed: not in ``repr``, logs, manifests or error messages.
 """
 
 from __future__ import annotations
@@ -16,17 +30,31 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from platformdirs import PlatformDirs
 
 from bridge.errors import ConfigError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["ServiceSettings", "Settings", "load_settings"]
 
 APP = "inpaint-bridge"
 MAX_CONFIG_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """Where a hosted service is and how to sign in; ``key`` never shows in ``repr``."""
+
+    url: str
+    rest_url: str | None = None
+    key: str | None = field(default=None, repr=False)
+    concurrency: int = 2
+
+
+FAL_DEFAULT = ServiceSettings(url="https://queue.fal.run", rest_url="https://rest.fal.ai")
+WAVESPEED_DEFAULT = ServiceSettings(url="https://api.wavespeed.ai")
 
 
 @dataclass(frozen=True)
@@ -36,6 +64,9 @@ class Settings:
     engine: str = "local"
     fade_ms: float = 20.0
     handles_s: float = 0.5
+    deadline_s: float = 600.0
+    fal: ServiceSettings = FAL_DEFAULT
+    wavespeed: ServiceSettings = WAVESPEED_DEFAULT
 
     @property
     def config_file(self) -> Path:
@@ -45,6 +76,12 @@ class Settings:
 _DEFAULT_KEYS: dict[str, tuple[type, float, float]] = {
     "fade_ms": (float, 0.0, 2000.0),
     "handles_s": (float, 0.0, 10.0),
+    "deadline_s": (float, 1.0, 86400.0),
+}
+_SERVICE_KEYS = {"fal": {"key", "url", "rest_url", "concurrency"}, "wavespeed": {"key", "url", "concurrency"}}
+_ENV = {
+    "fal": {"key": "FAL_KEY", "url": "INPAINT_BRIDGE_FAL_URL", "rest_url": "INPAINT_BRIDGE_FAL_REST_URL"},
+    "wavespeed": {"key": "WAVESPEED_API_KEY", "url": "INPAINT_BRIDGE_WAVESPEED_URL"},
 }
 
 
@@ -57,14 +94,15 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     else:
         dirs = PlatformDirs(APP, appauthor=False)
         config_dir, data_dir = Path(dirs.user_config_dir), Path(dirs.user_data_dir)
-    values: dict[str, object] = {}
     path = config_dir / "config.toml"
-    if path.is_file():
-        values = _read_defaults(path)
+    doc = _read_file(path) if path.is_file() else {}
+    values: dict[str, object] = _read_defaults(path, doc.get("defaults", {}))
+    for name, default in (("fal", FAL_DEFAULT), ("wavespeed", WAVESPEED_DEFAULT)):
+        values[name] = _read_service(path, name, doc.get(name, {}), default, environ)
     return Settings(config_dir=config_dir, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
-def _read_defaults(path: Path) -> dict[str, object]:
+def _read_file(path: Path) -> dict[str, dict[str, object]]:
     if path.stat().st_size > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
     try:
@@ -72,10 +110,48 @@ def _read_defaults(path: Path) -> dict[str, object]:
             doc = tomllib.load(f)
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    unknown = set(doc) - {"defaults"}
+    unknown = set(doc) - {"defaults", *_SERVICE_KEYS}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
-    section = doc.get("defaults", {})
+    for name, section in doc.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: {name} must be a [section]")
+    return doc
+
+
+def _read_service(
+    path: Path, name: str, section: dict[str, object], default: ServiceSettings, environ: Mapping[str, str]
+) -> ServiceSettings:
+    unknown = set(section) - _SERVICE_KEYS[name]
+    if unknown:
+        raise ConfigError(f"{path}: {name}.{sorted(unknown)[0]}: unknown key")
+    values: dict[str, object] = {}
+    for key in ("key", "url", "rest_url"):
+        value = section.get(key)
+        if value is not None and (not isinstance(value, str) or not value):
+            shown = "(hidden)" if key == "key" else repr(value)
+            raise ConfigError(f"{path}: {name}.{key} = {shown}: must be a non-empty string")
+        env_name = _ENV[name].get(key)
+        from_env = environ.get(env_name) if env_name else None
+        if key == "key" and name == "fal" and not from_env and environ.get("FAL_KEY_ID"):
+            from_env = f"{environ['FAL_KEY_ID']}:{environ.get('FAL_KEY_SECRET', '')}"
+        chosen = from_env or value
+        if chosen is not None:
+            if key != "key" and not str(chosen).startswith(("http://", "https://")):
+                raise ConfigError(f"{env_name if from_env else f'{name}.{key}'} = {chosen!r}: must be an http(s) URL")
+            values[key] = str(chosen)
+    concurrency = section.get("concurrency", default.concurrency)
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 64:
+        raise ConfigError(f"{path}: {name}.concurrency = {concurrency!r}: must be a whole number in range 1..64")
+    return ServiceSettings(
+        url=str(values.get("url", default.url)),
+        rest_url=str(values["rest_url"]) if "rest_url" in values else default.rest_url,
+        key=str(values["key"]) if "key" in values else None,
+        concurrency=concurrency,
+    )
+
+
+def _read_defaults(path: Path, section: dict[str, object]) -> dict[str, object]:
     out: dict[str, object] = {}
     for key, value in section.items():
         if key == "engine":

@@ -11,19 +11,20 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
 from bridge import __version__
-from bridge.audio.align import fit_returned
+from bridge.audio.align import fit_returned, place_returned
 from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame, to_float
 from bridge.audio.splice import splice
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
-from bridge.engines.base import Engine, EngineJob
+from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
 from bridge.errors import BadValue, RegionOutOfBounds
-from bridge.model import MAX_SEED, EditRequest, TakeInfo
+from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo
 from bridge.take import check_output, default_take_path, write_full, write_manifest, write_patch
 
 __all__ = ["plan_edit", "run_edit"]
@@ -61,7 +62,7 @@ def plan_edit(req: EditRequest, info: AudioInfo, engine: Engine, settings: Setti
     if length > caps.max_duration_s:
         raise BadValue("end - start", round(req.end - req.start, 6),
                        f"engine {caps.name!r} regenerates at most {caps.max_duration_s:g} s at once")
-    if start == 0 and end == info.frames:
+    if start == 0 and end == info.frames and req.operation is Operation.INPAINT:
         raise BadValue("start, end", (req.start, req.end), "covers the whole file; nothing is left to fill from")
     context_s = caps.default_context_s if req.context_s is None else min(req.context_s, caps.max_context_s)
     return plan_window(
@@ -69,8 +70,19 @@ def plan_edit(req: EditRequest, info: AudioInfo, engine: Engine, settings: Setti
     )
 
 
-async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> TakeInfo:
-    """Run one edit and write its take and manifest. Raises :class:`~bridge.errors.BridgeError`."""
+async def run_edit(
+    req: EditRequest,
+    engine: Engine,
+    settings: Settings,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    resume_id: str | None = None,
+) -> TakeInfo:
+    """Run one edit and write its take and manifest. Raises :class:`~bridge.errors.BridgeError`.
+
+    ``on_progress`` hears the engine's steps (the ``submitted`` step carries the service's
+    request id, worth storing); ``resume_id`` continues a request the service accepted before.
+    """
     timer = _Timer()
     t_start = time.perf_counter()
     info = await asyncio.to_thread(probe, req.source)
@@ -91,22 +103,20 @@ async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> Take
     fade = min(fade, (end - start) // 2)
     job = EngineJob(
         operation=req.operation, audio=audio, sr=info.sr, start=start, end=end, prompt=req.prompt,
-        negative_prompt=req.negative_prompt, seed=seed, fade=fade, params=req.params,
+        negative_prompt=req.negative_prompt, seed=seed, fade=fade, params=req.params, model=req.model,
+        resume_id=resume_id, deadline_s=settings.deadline_s, on_progress=on_progress,
     )
     t0 = time.perf_counter()
     result = await engine.render(job)
     timer.stages["engine"] = round(time.perf_counter() - t0, 6)
 
-    fit: dict[str, object] = {}
-    if result.joined:
+    fit: dict[str, Any] = {}
+    if result.fit is Fit.JOINED:
         new = result.audio
     else:
-        fitted, alignment = await timer.run(
-            "fit", fit_returned, audio, result.audio, result.sr, sr=info.sr, start=start, end=end
+        new, fit = await timer.run(
+            "fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start, end=end, fade=fade
         )
-        spliced, rhos = await timer.run("splice", splice, audio, fitted, start=start, end=end, fade=fade)
-        fit = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4), "rho": list(rhos)}
-        new = spliced[start:end]
     replacement = from_float(np.asarray(new), info.native_dtype, subtype=_float_subtype(info))
     if full:
         path = await timer.run(
@@ -148,6 +158,25 @@ async def run_edit(req: EditRequest, engine: Engine, settings: Settings) -> Take
         path=path, manifest_path=manifest_path, kind="full" if full else "patch", take_start=take_start,
         take_end=take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
     )
+
+
+def _fit_and_splice(
+    audio: NDArray[np.float32], result: EngineResult, *, sr: int, start: int, end: int, fade: int
+) -> tuple[NDArray[np.float32], dict[str, Any]]:
+    """Fit a model's answer onto its excerpt of the window and splice it in; returns the range's frames."""
+    lo, hi = result.lo, result.hi
+    excerpt = audio[lo:hi]
+    s, e = start - lo, end - lo
+    if result.fit is Fit.ALIGN:
+        fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=s, end=e)
+        fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
+    else:
+        fitted = place_returned(result.audio, result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
+                                needed=e)
+        fit = {"placed_at_frame": lo}
+    spliced, rhos = splice(excerpt, fitted, start=s, end=e, fade=fade)
+    fit["rho"] = list(rhos)
+    return spliced[s:e], fit
 
 
 def _float_subtype(info: AudioInfo) -> str:

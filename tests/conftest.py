@@ -15,8 +15,15 @@ def ebu_dir() -> Path:
     return EBU
 
 
+SERVICE_ENV = ("FAL_KEY", "FAL_KEY_ID", "FAL_KEY_SECRET", "WAVESPEED_API_KEY", "INPAINT_BRIDGE_FAL_URL",
+               "INPAINT_BRIDGE_FAL_REST_URL", "INPAINT_BRIDGE_WAVESPEED_URL")
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own config and data folders and no keys or endpoints from the caller's shell."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("INPAINT_BRIDGE_HOME", str(home))
+    for name in SERVICE_ENV:
+        monkeypatch.delenv(name, raising=False)
     return home

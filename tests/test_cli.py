@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +16,16 @@ import pytest
 import soundfile as sf
 
 from bridge.audio.signals import loop
+from bridge.fakes.fal import TEST_KEY as FAL_KEY
+from bridge.fakes.fal import FakeFal
+from bridge.fakes.wavespeed import TEST_KEY as WS_KEY
+from bridge.fakes.wavespeed import FakeWaveSpeed
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge", *args], cwd=cwd, capture_output=True, text=True, env=os.environ.copy(),
-        timeout=300,
+        [sys.executable, "-m", "bridge", *args], cwd=cwd, capture_output=True, text=True,
+        env={**os.environ, **(env or {})}, timeout=300,
     )
 
 
@@ -142,7 +149,7 @@ def test_bad_paths(tmp_path: Path, source: Path, kind: str) -> None:
 
 
 def test_help_has_examples(tmp_path: Path) -> None:
-    for command in ("inpaint", "engines", "example", "bench"):
+    for command in ("inpaint", "transform", "generate", "engines", "example", "bench", "fake-server"):
         done = run(command, "--help", cwd=tmp_path)
         assert done.returncode == 0 and "example" in done.stdout
 
@@ -151,5 +158,82 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     done = run("bench", "--json", "--quick", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"quick", "job", "memory", "local"}
+    assert set(report) == {"quick", "job", "memory", "local", "hosted"}
+    assert report["hosted"]["bytes_sent"] >= report["hosted"]["excerpt_wav_bytes"] > 0
     assert report["job"]["sum_ms"] > 0 and report["job"]["floor_ms"] > 0
+
+
+@pytest.fixture
+def fakes() -> Iterator[dict[str, str]]:
+    """The fake services, and the environment that points the CLI at them."""
+    with FakeFal(queue_polls=1, progress_polls=0) as fal, FakeWaveSpeed(created_polls=0) as wavespeed:
+        yield {"INPAINT_BRIDGE_FAL_URL": fal.queue_url, "INPAINT_BRIDGE_FAL_REST_URL": fal.rest_url,
+               "FAL_KEY": FAL_KEY, "INPAINT_BRIDGE_WAVESPEED_URL": wavespeed.url, "WAVESPEED_API_KEY": WS_KEY}
+
+
+@pytest.mark.parametrize("command,engine,extra", [
+    ("inpaint", "fal", []),
+    ("inpaint", "fal", ["--model", "fal-ai/stable-audio-25/inpaint", "--steps", "6"]),
+    ("transform", "fal", ["--strength", "0.5"]),
+    ("generate", "fal", ["--set", "steps=50"]),
+    ("inpaint", "wavespeed", ["--guidance", "2"]),
+    ("transform", "wavespeed", []),
+])
+def test_hosted_engines_from_the_command_line(tmp_path: Path, source: Path, fakes: dict[str, str], command: str,
+                                              engine: str, extra: list[str]) -> None:
+    done = run(command, str(source), "--start", "5", "--end", "7", "--engine", engine, "--prompt", "rain",
+               "--patch", *extra, cwd=tmp_path, env=fakes)
+    assert done.returncode == 0, done.stderr
+    take = Path(done.stdout.split("take: ")[1].splitlines()[0])
+    text = take.with_name(take.name + ".json").read_text()
+    manifest = json.loads(text)
+    assert manifest["engine"] == engine and manifest["operation"] == command and manifest["remote_request_id"]
+    for secret in (FAL_KEY, WS_KEY):
+        assert secret not in text and secret not in done.stdout and secret not in done.stderr
+
+
+@pytest.mark.parametrize("args,code,words", [
+    (["--engine", "fal", "--steps", "500"], 2, "steps = 500: must be in range 1..100"),
+    (["--engine", "fal", "--set", "nonsense"], 2, "--set = 'nonsense': must be KEY=VALUE"),
+    (["--engine", "fal", "--model", "fal-ai/other"], 2, "model = 'fal-ai/other': not a fal model"),
+    (["--engine", "wavespeed", "--set", "output_format=mp3"], 2, "output_format = 'mp3': must be one of wav, flac"),
+])
+def test_hosted_bad_input_is_one_clear_line(tmp_path: Path, source: Path, fakes: dict[str, str], args: list[str],
+                                            code: int, words: str) -> None:
+    done = run("inpaint", str(source), "--start", "5", "--end", "7", "--prompt", "x", *args, cwd=tmp_path, env=fakes)
+    assert done.returncode == code and words in done.stderr
+    assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_missing_key_names_the_variable(tmp_path: Path, source: Path) -> None:
+    done = run("inpaint", str(source), "--start", "5", "--end", "7", "--engine", "fal", "--prompt", "x", cwd=tmp_path)
+    assert done.returncode == 1 and "set FAL_KEY" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_engines_show_readiness_and_endpoints(tmp_path: Path, fakes: dict[str, str]) -> None:
+    done = run("engines", cwd=tmp_path, env=fakes)
+    assert done.returncode == 0
+    assert f"fal: ready; endpoint {fakes['INPAINT_BRIDGE_FAL_URL']}" in done.stdout
+    assert f"wavespeed: ready; endpoint {fakes['INPAINT_BRIDGE_WAVESPEED_URL']}" in done.stdout
+    assert "fal-ai/stable-audio-25/inpaint" in done.stdout and "strength 0-1 (0.9)" in done.stdout
+    assert FAL_KEY not in done.stdout
+
+
+def test_fake_server_serves_until_interrupted(tmp_path: Path, source: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "bridge", "fake-server", "--port", str(port)], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(3)]
+        env = dict(item.split("=", 1) for line in lines[1:] for item in line.split()[1:])
+        assert env["INPAINT_BRIDGE_FAL_URL"] == f"http://127.0.0.1:{port}"
+        done = run("inpaint", str(source), "--start", "5", "--end", "7", "--engine", "fal", "--prompt", "x",
+                   "--patch", cwd=tmp_path, env=env)
+        assert done.returncode == 0, done.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=10)
+    assert proc.returncode == 130 and "Traceback" not in err

@@ -18,7 +18,7 @@ from scipy import fft as sp_fft
 from bridge.audio.splice import sliding_energy
 from bridge.errors import AlignmentError, AudioParameterError
 
-__all__ = ["Alignment", "align", "apply_alignment", "fit_returned"]
+__all__ = ["Alignment", "align", "apply_alignment", "fit_returned", "place_returned"]
 
 MIN_NCC = 0.9
 MAX_GAIN_DB = 6.0
@@ -185,3 +185,28 @@ def fit_returned(
     audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), original.shape[1])
     alignment = align(original, audio, start=start, end=end, sr=sr)
     return apply_alignment(audio, alignment, len(original)), alignment
+
+
+def place_returned(
+    returned: NDArray[np.floating], returned_sr: int, *, sr: int, frames: int, channels: int, needed: int
+) -> NDArray[np.float32]:
+    """New audio that starts at frame 0 of the excerpt: resampled, channel-mapped, cut to ``frames``.
+
+    Used where there is no context to align on (text-to-audio, audio-to-audio).
+
+    Raises
+    ------
+    AlignmentError
+        When the audio is shorter than ``needed`` frames, the part it must cover.
+    """
+    from bridge.audio.resample import map_channels, resample
+
+    audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
+    if len(audio) < needed:
+        raise AlignmentError(
+            f"returned audio: {len(audio) / sr:.3f} s long, shorter than the {needed / sr:.3f} s it must fill"
+        )
+    out = np.zeros((frames, channels), dtype=np.float32)
+    n = min(frames, len(audio))
+    out[:n] = audio[:n]
+    return out

@@ -33,6 +33,7 @@ from bridge.errors import AudioParameterError, OutputError, SourceError
 __all__ = [
     "AudioInfo",
     "decode_bytes",
+    "encode_bytes",
     "encode_wav",
     "from_float",
     "link_new",
@@ -324,6 +325,21 @@ def encode_wav(x: NDArray[np.floating], sr: int) -> bytes:
         w.setsampwidth(2)
         w.setframerate(sr)
         w.writeframes(pcm.tobytes())
+    return buf.getvalue()
+
+
+_ENCODINGS = {"flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"), "mp3": ("MP3", "MPEG_LAYER_III")}
+
+
+def encode_bytes(x: NDArray[np.floating], sr: int, fmt: str) -> bytes:
+    """Encode audio [shape=(frames, channels)] as an in-memory ``wav``, ``flac``, ``ogg`` or ``mp3`` file."""
+    if fmt == "wav":
+        return encode_wav(x, sr)
+    if fmt not in _ENCODINGS:
+        raise AudioParameterError(f"format = {fmt!r}: use wav, flac, ogg or mp3")
+    container, subtype = _ENCODINGS[fmt]
+    buf = io.BytesIO()
+    sf.write(buf, np.clip(x, -1.0, 1.0), sr, format=container, subtype=subtype)
     return buf.getvalue()
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 import numpy as np
@@ -11,7 +12,7 @@ from numpy.typing import NDArray
 
 from bridge.model import Operation
 
-__all__ = ["Capabilities", "Engine", "EngineJob", "EngineResult"]
+__all__ = ["Capabilities", "Engine", "EngineJob", "EngineResult", "Fit", "Progress"]
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,24 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class Progress:
+    """A step of a job inside an engine, for progress displays and the job journal.
+
+    ``state`` is one of ``uploading``, ``submitted`` (``request_id`` is set: the service
+    accepted the job and will bill it), ``queued`` (``queue_position`` is how many are
+    ahead), ``running``, ``downloading``.
+    """
+
+    state: str
+    elapsed_s: float
+    request_id: str | None = None
+    queue_position: int | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True)
 class EngineJob:
-    """What an engine is asked: regenerate ``audio[start:end]`` (frames of the excerpt)."""
+    """What an engine is asked: regenerate ``audio[start:end]`` (frames of the window read)."""
 
     operation: Operation
     audio: NDArray[np.float32]
@@ -44,22 +61,38 @@ class EngineJob:
     seed: int
     fade: int
     params: Mapping[str, float | int | str | bool] = field(default_factory=dict)
+    model: str | None = None
+    resume_id: str | None = None
+    """A request the service already accepted for this job: poll it instead of submitting."""
+    deadline_s: float = 600.0
+    on_progress: Callable[[Progress], None] | None = None
+
+    def report(self, progress: Progress) -> None:
+        if self.on_progress is not None:
+            self.on_progress(progress)
+
+
+class Fit(StrEnum):
+    """How an engine's audio goes back into the window."""
+
+    JOINED = "joined"
+    """The range's new frames, at the window's rate and channels, already joined to the context."""
+    ALIGN = "align"
+    """A model's rendering of the excerpt ``[lo, hi)``, context included: align on the context, then splice."""
+    PLACE = "place"
+    """New audio that starts at ``lo`` (no context to align on): resample, place, splice."""
 
 
 @dataclass(frozen=True)
 class EngineResult:
-    """What an engine returned.
-
-    ``joined`` means ``audio`` holds exactly the new frames of the range, at the excerpt's
-    rate and channels and already joined to the context; otherwise it is a model's
-    rendering of the whole excerpt that still has to be fitted (resampled, aligned,
-    gain-matched) and spliced.
-    """
+    """What an engine returned; ``fit`` says how it goes back into the window (see :class:`Fit`)."""
 
     audio: NDArray[np.float32]
     sr: int
-    joined: bool
+    fit: Fit
     model: str
+    lo: int = 0
+    hi: int = 0
     request_id: str | None = None
     details: Mapping[str, object] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -76,3 +109,7 @@ class Engine(Protocol):
         ...
 
     async def render(self, job: EngineJob) -> EngineResult: ...
+
+    async def aclose(self) -> None:
+        """Release connections; the engine is not used afterwards."""
+        ...

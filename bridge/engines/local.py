@@ -6,7 +6,7 @@ import asyncio
 import dataclasses
 
 from bridge.audio.fill import fill_range
-from bridge.engines.base import Capabilities, EngineJob, EngineResult
+from bridge.engines.base import Capabilities, EngineJob, EngineResult, Fit
 from bridge.errors import AudioParameterError, EngineRejected
 from bridge.model import Operation
 
@@ -39,6 +39,9 @@ class LocalEngine:
     def readiness(self) -> str | None:
         return None
 
+    async def aclose(self) -> None:
+        return None
+
     async def render(self, job: EngineJob) -> EngineResult:
         if job.operation is not Operation.INPAINT:
             raise EngineRejected(f"operation = {job.operation.value!r}: the local engine only inpaints")
@@ -50,4 +53,4 @@ class LocalEngine:
             raise EngineRejected(str(exc)) from exc
         notes = ("the local engine fills from the surrounding audio and does not read the prompt",) + info.notes
         details = {k: v for k, v in dataclasses.asdict(info).items() if k != "notes"}
-        return EngineResult(audio=body, sr=job.sr, joined=True, model="context-fill", details=details, notes=notes)
+        return EngineResult(audio=body, sr=job.sr, fit=Fit.JOINED, model="context-fill", details=details, notes=notes)

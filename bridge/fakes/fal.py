@@ -1,0 +1,450 @@
+"""A faithful fake of fal.ai: queue API, storage upload and file CDN (remote-apis.md §1, §6).
+
+Two servers, as fal has two hosts: ``queue`` (submit, status, result, cancel, and sync
+runs under ``/sync``) and ``rest`` (``/storage/upload/initiate``, the signed ``PUT``, and
+file downloads for uploads and outputs).
+
+What it does as fal does: ``Authorization: Key id:secret`` (401 otherwise, 403 when the
+balance is exhausted); status and result URLs under ``owner/app`` only, whatever the
+model's path; 202 with ``queue_position`` while queued, ``logs`` while running, 200 once
+COMPLETED; input validation against each model's schema reported as a 422 with a
+pydantic ``detail`` list at *result* time (the queue accepts anything); failures as
+COMPLETED with ``error``/``error_type``; results that expire; cancel as PUT.
+
+Faults (``fake.queue.faults.add(kind, fault)``, kinds ``submit``, ``status``, ``result``,
+``cancel``, ``initiate``, ``upload``, ``file``): ``ingress_502/503/504`` (nginx HTML, no
+``x-fal-request-id``), ``rate_limit`` (429 with ``Retry-After``), ``server_error``,
+``user_timeout`` (504 with ``X-Fal-Request-Timeout-Type: user``), ``drop``, ``slow``, and
+for ``submit`` also ``drop_after_accept`` (the job is queued, the answer is lost).
+Job faults (``fake.job_faults.add("job", ...)``): ``runner_disconnected``, ``request_timeout``.
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from bridge.audio.io import decode_bytes, encode_bytes
+from bridge.audio.resample import map_channels, resample
+from bridge.fakes.model import SR, fake_generate, fake_inpaint, fake_transform
+from bridge.fakes.server import FakeServer, Faults, Reply, Request, json_reply
+
+__all__ = ["UNSEEDED", "FakeFal", "TEST_KEY"]
+
+TEST_KEY = "fake-key-id:fake-key-secret"
+UNSEEDED = 12345
+"""The seed a fake model uses when the request has none (Stable Audio Open takes none)."""
+
+_COMMON_SA3 = {
+    "negative_prompt": ("str", None, None),
+    "num_inference_steps": ("int", 1, 100),
+    "guidance_scale": ("float", 0, 25),
+    "seed": ("int", 0, 2**32 - 1),
+    "output_format": ("enum", ("mp3", "wav", "flac", "ogg", "opus", "m4a", "aac"), None),
+    "bitrate": ("str", None, None),
+    "enable_prompt_expansion": ("bool", None, None),
+    "enable_safety_checker": ("bool", None, None),
+    "sync_mode": ("bool", None, None),
+}
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "fal-ai/stable-audio-3/small/sfx/base/audio-inpainting": {
+        "required": {"prompt": ("str", None, None), "audio_url": ("str", None, None),
+                     "mask_start_seconds": ("float", 0, None), "mask_end_seconds": ("float", 0, None)},
+        "optional": _COMMON_SA3, "max_s": 120.0, "min_s": 0.0, "kind": "inpaint", "out": "audio",
+    },
+    "fal-ai/stable-audio-3/small/sfx/base/audio-to-audio": {
+        "required": {"prompt": ("str", None, None), "audio_url": ("str", None, None)},
+        "optional": {**_COMMON_SA3, "duration": ("float", 1, 120), "init_noise_level": ("float", 0, 1)},
+        "max_s": 120.0, "min_s": 0.0, "kind": "transform", "out": "audio",
+    },
+    "fal-ai/stable-audio-25/inpaint": {
+        "required": {"prompt": ("str", None, None), "audio_url": ("str", None, None)},
+        "optional": {"seconds_total": ("int", 1, 190), "mask_start": ("int", 0, 190), "mask_end": ("int", 0, 190),
+                     "num_inference_steps": ("int", 4, 8), "guidance_scale": ("float", 1, 25),
+                     "seed": ("int", 0, 2**32 - 1), "sync_mode": ("bool", None, None)},
+        "max_s": 190.0, "min_s": 6.0, "kind": "inpaint25", "out": "audio",
+    },
+    "fal-ai/stable-audio": {
+        "required": {"prompt": ("str", None, None)},
+        "optional": {"seconds_start": ("int", 0, 47), "seconds_total": ("int", 0, 47), "steps": ("int", 2, 1000)},
+        "kind": "generate", "out": "audio_file",
+    },
+}
+
+
+def _field_error(name: str, msg: str, kind: str, value: object) -> dict[str, object]:
+    return {"loc": ["body", name], "msg": msg, "type": kind, "input": value}
+
+
+def _check_field(name: str, spec: tuple[str, Any, Any], value: object) -> dict[str, object] | None:
+    kind, low, high = spec
+    if kind == "str":
+        return None if isinstance(value, str) else _field_error(name, "Input should be a valid string", "string_type",
+                                                                value)
+    if kind == "bool":
+        return None if isinstance(value, bool) else _field_error(name, "Input should be a valid boolean", "bool_type",
+                                                                 value)
+    if kind == "enum":
+        return None if value in low else _field_error(
+            name, f"Input should be {', '.join(repr(c) for c in low)}", "enum", value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _field_error(name, "Input should be a valid number", f"{kind}_type", value)
+    if kind == "int" and not float(value).is_integer():
+        return _field_error(name, "Input should be a valid integer, got a number with a fractional part",
+                            "int_from_float", value)
+    if low is not None and value < low:
+        return _field_error(name, f"Input should be greater than or equal to {low}", "greater_than_equal", value)
+    if high is not None and value > high:
+        return _field_error(name, f"Input should be less than or equal to {high}", "less_than_equal", value)
+    return None
+
+
+def validate(model: str, body: object) -> list[dict[str, object]]:
+    """Pydantic-style errors of ``body`` against the model's schema (extra keys are ignored, as fal does)."""
+    if not isinstance(body, dict):
+        return [{"loc": ["body"], "msg": "Input should be a valid dictionary", "type": "dict_type", "input": body}]
+    schema = SCHEMAS[model]
+    errors = []
+    for name, spec in schema["required"].items():
+        if name not in body:
+            errors.append(_field_error(name, "Field required", "missing", body))
+        elif (err := _check_field(name, spec, body[name])) is not None:
+            errors.append(err)
+    for name, spec in schema["optional"].items():
+        if name in body and (err := _check_field(name, spec, body[name])) is not None:
+            errors.append(err)
+    for start, end in (("mask_start_seconds", "mask_end_seconds"), ("mask_start", "mask_end")):
+        if not errors and start in body and end in body and body[end] <= body[start]:
+            errors.append(_field_error(end, f"{end} must be greater than {start}", "value_error", body[end]))
+    return errors
+
+
+@dataclass
+class _Job:
+    id: str
+    model: str
+    body: dict[str, Any]
+    polls: int = 0
+    state: str = "IN_QUEUE"
+    completed_at: float | None = None
+    output: dict[str, Any] | None = None
+    error: tuple[int, dict[str, Any]] | None = None
+    cancelled: bool = False
+    fault: str | None = None
+    logs: list[dict[str, str]] = field(default_factory=list)
+
+
+class FakeFal:
+    """fal.ai on loopback. ``queue_url`` and ``rest_url`` go into the bridge's settings."""
+
+    def __init__(self, *, key: str = TEST_KEY, queue_polls: int = 2, progress_polls: int = 1,
+                 delay: int = 0, gain_db: float = -1.5, result_ttl_s: float = 360.0, queue_port: int = 0,
+                 rest_port: int = 0) -> None:
+        self.key = key
+        self.locked = False
+        self.queue_polls = queue_polls
+        self.progress_polls = progress_polls
+        self.delay = delay
+        self.gain_db = gain_db
+        self.result_ttl_s = result_ttl_s
+        self.job_faults = Faults()
+        self.jobs: dict[str, _Job] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.accepted: list[str] = []
+        self.cancels: list[str] = []
+        self._lock = threading.Lock()
+        app = r"(?P<owner>[\w.-]+)/(?P<app>[\w.-]+)"
+        self.queue = FakeServer([
+            ("GET", rf"/{app}/requests/(?P<id>[\w-]+)/status", "status", self._status),
+            ("GET", rf"/{app}/requests/(?P<id>[\w-]+)", "result", self._result),
+            ("PUT", rf"/{app}/requests/(?P<id>[\w-]+)/cancel", "cancel", self._cancel),
+            ("POST", r"/sync/(?P<model>.+)", "sync", self._sync),
+            ("POST", r"/(?P<model>.+)", "submit", self._submit),
+        ], on_fault=self._fault, port=queue_port)
+        self.rest = FakeServer([
+            ("POST", r"/storage/upload/initiate", "initiate", self._initiate),
+            ("PUT", r"/uploads/(?P<token>[\w-]+)", "upload", self._upload),
+            ("GET", r"/files/(?P<token>[\w-]+)/(?P<name>[\w.-]+)", "file", self._file),
+        ], on_fault=self._fault, port=rest_port)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @property
+    def queue_url(self) -> str:
+        return self.queue.url
+
+    @property
+    def rest_url(self) -> str:
+        return self.rest.url
+
+    def start(self) -> FakeFal:
+        self.queue.start()
+        self.rest.start()
+        return self
+
+    def stop(self) -> None:
+        self.queue.stop()
+        self.rest.stop()
+
+    def __enter__(self) -> FakeFal:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def submits(self, model: str | None = None) -> int:
+        """Jobs accepted (the paid submits), for one model or all."""
+        with self._lock:
+            return sum(1 for j in self.accepted if model is None or self.jobs[j].model == model)
+
+    # ------------------------------------------------------------------ faults and auth
+
+    def _fault(self, fault: str, kind: str, request: Request) -> Reply | None:
+        if fault == "user_timeout":
+            return json_reply(504, {"detail": "Request timed out", "error_type": "request_timeout"},
+                              {"X-Fal-Request-Timeout-Type": "user", "x-fal-request-id": "timeout"})
+        if fault == "drop_after_accept" and kind == "submit":
+            self._submit(request)
+            return Reply(0, drop=True)
+        return None
+
+    def _auth(self, request: Request) -> Reply | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, key = header.partition(" ")
+        if scheme != "Key" or ":" not in key:
+            detail = "Invalid Key Authorization header format. Expected '<key_id>:<key_secret>'."
+            return json_reply(401, {"detail": detail})
+        if key != self.key:
+            return json_reply(401, {"detail": "No user found for Key ID and Secret"})
+        if self.locked:
+            return json_reply(403, {"detail": "User is locked. Reason: Exhausted balance. Top up your balance at"
+                                              " fal.ai/dashboard/billing"})
+        return None
+
+    # ------------------------------------------------------------------ queue
+
+    def _urls(self, job: _Job) -> dict[str, str]:
+        app = "/".join(job.model.split("/")[:2])
+        base = f"{self.queue_url}/{app}/requests/{job.id}"
+        return {"request_id": job.id, "response_url": base, "status_url": f"{base}/status",
+                "cancel_url": f"{base}/cancel"}
+
+    def _submit(self, request: Request) -> Reply:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        model = request.match["model"]
+        if model not in SCHEMAS:
+            return json_reply(404, {"detail": f"Path /{model} not found"})
+        try:
+            body = request.json()
+        except ValueError:
+            return json_reply(422, {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]})
+        job = _Job(str(uuid.uuid4()), model, body if isinstance(body, dict) else {}, fault=self.job_faults.take("job"))
+        with self._lock:
+            self.jobs[job.id] = job
+            self.accepted.append(job.id)
+            position = sum(1 for j in self.jobs.values() if j.state == "IN_QUEUE") - 1
+        return json_reply(200, {"status": "IN_QUEUE", "queue_position": position, **self._urls(job)},
+                          {"x-fal-request-id": job.id})
+
+    def _job(self, request: Request) -> _Job | None:
+        job = self.jobs.get(request.match["id"])
+        if job is None or "/".join(job.model.split("/")[:2]) != f"{request.match['owner']}/{request.match['app']}":
+            return None
+        return job
+
+    def _status(self, request: Request) -> Reply:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        job = self._job(request)
+        if job is None:
+            return json_reply(404, {"detail": "Request not found"})
+        with self._lock:
+            self._advance(job)
+        logs = job.logs if request.query.get("logs") in {"1", "true"} else None
+        body: dict[str, Any] = {"status": job.state, "request_id": job.id, **self._urls(job)}
+        if job.state == "IN_QUEUE":
+            body["queue_position"] = max(0, self.queue_polls - job.polls)
+        else:
+            body["logs"] = logs
+        if job.state == "COMPLETED":
+            body["metrics"] = {"inference_time": 0.01}
+            if job.error is not None and job.error[0] >= 500:
+                body["error"] = job.error[1]["detail"]
+                body["error_type"] = job.error[1].get("error_type")
+        return json_reply(200 if job.state == "COMPLETED" else 202, body, {"x-fal-request-id": job.id})
+
+    def _advance(self, job: _Job) -> None:
+        job.polls += 1
+        if job.state == "COMPLETED":
+            return
+        if job.cancelled:
+            self._complete(job, error=(400, {"detail": "Request was cancelled", "error_type": "request_cancelled"}))
+        elif job.polls > self.queue_polls + self.progress_polls:
+            self._complete(job)
+        elif job.polls > self.queue_polls:
+            job.state = "IN_PROGRESS"
+            job.logs.append({"message": f"step {job.polls - self.queue_polls}/{self.progress_polls}",
+                             "level": "INFO", "source": "USER", "timestamp": "2026-01-01T00:00:00Z"})
+
+    def _complete(self, job: _Job, error: tuple[int, dict[str, Any]] | None = None) -> None:
+        job.state = "COMPLETED"
+        job.completed_at = time.monotonic()
+        if error is None and job.fault == "runner_disconnected":
+            error = (503, {"detail": "Runner disconnected", "error_type": "runner_disconnected"})
+        elif error is None and job.fault == "request_timeout":
+            error = (504, {"detail": "Request timed out", "error_type": "request_timeout"})
+        if error is None:
+            problems = validate(job.model, job.body)
+            if problems:
+                error = (422, {"detail": problems})
+            else:
+                try:
+                    job.output = self._run_model(job.model, job.body)
+                except _ModelError as exc:
+                    error = (422, {"detail": [_field_error(exc.field, exc.message, "value_error", None)]})
+        job.error = error
+
+    def _result(self, request: Request) -> Reply:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        job = self._job(request)
+        if job is None:
+            return json_reply(404, {"detail": "Request not found"})
+        if job.state != "COMPLETED":
+            return json_reply(400, {"detail": "Request is still in progress"})
+        assert job.completed_at is not None
+        if time.monotonic() - job.completed_at > self.result_ttl_s:
+            return json_reply(404, {"detail": "Request not found"})
+        if job.error is not None:
+            status, body = job.error
+            headers = {"x-fal-request-id": job.id, "x-fal-billable-units": "0"}
+            if "error_type" in body:
+                headers["x-fal-error-type"] = body["error_type"]
+            return json_reply(status, body, headers)
+        return json_reply(200, job.output, {"x-fal-request-id": job.id})
+
+    def _cancel(self, request: Request) -> Reply:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        job = self._job(request)
+        if job is None:
+            return json_reply(404, {"status": "NOT_FOUND"})
+        with self._lock:
+            self.cancels.append(job.id)
+            if job.state == "COMPLETED":
+                return json_reply(400, {"status": "ALREADY_COMPLETED"})
+            job.cancelled = True
+        return json_reply(202, {"status": "CANCELLATION_REQUESTED"})
+
+    def _sync(self, request: Request) -> Reply:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        model = request.match["model"]
+        if model not in SCHEMAS:
+            return json_reply(404, {"detail": f"Path /{model} not found"})
+        body = request.json()
+        problems = validate(model, body)
+        if problems:
+            return json_reply(422, {"detail": problems}, {"x-fal-billable-units": "0"})
+        assert isinstance(body, dict)
+        try:
+            return json_reply(200, self._run_model(model, body))
+        except _ModelError as exc:
+            return json_reply(422, {"detail": [_field_error(exc.field, exc.message, "value_error", None)]})
+
+    # ------------------------------------------------------------------ the model
+
+    def _fetch_input(self, url: str) -> tuple[np.ndarray, int]:
+        if url.startswith("data:"):
+            data = base64.b64decode(url.partition(",")[2])
+        else:
+            token = url.rstrip("/").split("/")[-2] if "/files/" in url else ""
+            if not url.startswith(self.rest_url) or token not in self.files:
+                raise _ModelError("audio_url", "could not fetch the file at audio_url")
+            data = self.files[token][0]
+        try:
+            audio, sr = decode_bytes(data)
+        except Exception as exc:
+            raise _ModelError("audio_url", f"could not decode audio: {exc}") from exc
+        return map_channels(resample(audio, sr, SR), 2), SR
+
+    def _run_model(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
+        schema = SCHEMAS[model]
+        seed = int(body.get("seed", UNSEEDED))
+        kind = schema["kind"]
+        if kind == "generate":
+            out = fake_generate(float(body.get("seconds_total", 30)), seed=seed)
+        else:
+            audio, _ = self._fetch_input(str(body["audio_url"]))
+            seconds = len(audio) / SR
+            if seconds > schema["max_s"] or seconds < schema["min_s"]:
+                raise _ModelError("audio_url", f"audio must be {schema['min_s']:g} to {schema['max_s']:g} s long,"
+                                               f" got {seconds:.2f} s")
+            if kind == "transform":
+                out = fake_transform(audio, duration=float(body.get("duration", 30.0)),
+                                     strength=float(body.get("init_noise_level", 0.9)), seed=seed)
+            else:
+                if kind == "inpaint25":
+                    mask = (float(body.get("mask_start", 30)), float(body.get("mask_end", 190)))
+                    total = float(body.get("seconds_total", round(seconds)))
+                    audio = audio[: round(total * SR)]
+                else:
+                    mask = (float(body["mask_start_seconds"]), float(body["mask_end_seconds"]))
+                if mask[1] > seconds + 1e-6:
+                    raise _ModelError("mask_end_seconds" if kind == "inpaint" else "mask_end",
+                                      f"mask ends at {mask[1]:g} s, after the audio ({seconds:.2f} s)")
+                out = fake_inpaint(audio, mask, seed=seed, delay=self.delay, gain_db=self.gain_db)
+        fmt = str(body.get("output_format", "mp3" if "stable-audio-3" in model else "wav"))
+        fmt = fmt if fmt in {"wav", "flac", "mp3", "ogg"} else "mp3"
+        data = encode_bytes(out, SR, fmt)
+        mime = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg"}[fmt]
+        name = f"output.{fmt}"
+        if body.get("sync_mode"):
+            url = f"data:{mime};base64,{base64.b64encode(data).decode()}"
+        else:
+            token = uuid.uuid4().hex
+            self.files[token] = (data, mime)
+            url = f"{self.rest_url}/files/{token}/{name}"
+        file = {"url": url, "content_type": mime, "file_name": name, "file_size": len(data)}
+        result: dict[str, Any] = {schema["out"]: file}
+        if kind != "generate":
+            result["seed"] = seed
+        if "stable-audio-3" in model:
+            result["prompt"] = body.get("prompt", "")
+        return result
+
+    # ------------------------------------------------------------------ storage
+
+    def _initiate(self, request: Request) -> Reply:
+        if (denied := self._auth(request)) is not None:
+            return denied
+        body = request.json()
+        name = str(body.get("file_name", "upload.bin")) if isinstance(body, dict) else "upload.bin"
+        token = uuid.uuid4().hex
+        return json_reply(200, {"upload_url": f"{self.rest_url}/uploads/{token}",
+                                "file_url": f"{self.rest_url}/files/{token}/{name}"})
+
+    def _upload(self, request: Request) -> Reply:
+        self.files[request.match["token"]] = (request.body, request.headers.get("content-type", ""))
+        return Reply(200)
+
+    def _file(self, request: Request) -> Reply:
+        entry = self.files.get(request.match["token"])
+        if entry is None:
+            return Reply(404, b"Not Found")
+        return Reply(200, entry[0], {"Content-Type": entry[1] or "application/octet-stream"})
+
+
+class _ModelError(Exception):
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.message = message
