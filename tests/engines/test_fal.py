@@ -270,3 +270,45 @@ def test_unreachable_endpoint_fails_after_bounded_retries(source: Path) -> None:
     engine = FalEngine(key=TEST_KEY, queue_url=f"http://127.0.0.1:{port}", rest_url=f"http://127.0.0.1:{port}")
     with pytest.raises(EngineUnavailable, match="cannot connect.*after 5 attempts"):
         edit(engine, source, 14.0, 14.2, context_s=3.0)
+
+
+def test_concurrency_limit_holds_jobs_back(source: Path) -> None:
+    """Three jobs on an engine limited to two: the third is submitted only when one has finished."""
+    with FakeFal(queue_polls=0, progress_polls=3) as fake:
+        engine = fal_engine(fake, concurrency=2)
+        seen: list[int] = []
+
+        def watch(progress: Progress) -> None:
+            if progress.state == "submitted":
+                seen.append(sum(1 for j in fake.jobs.values() if j.state != "COMPLETED"))
+
+        async def three() -> None:
+            from bridge.config import load_settings
+            from bridge.edit import run_edit
+            from bridge.model import EditRequest
+
+            req = EditRequest(source=source, start=14.0, end=14.2, prompt="x", engine="fal", patch=True, seed=1,
+                              context_s=3.0)
+            try:
+                await asyncio.gather(*(run_edit(req, engine, load_settings(), on_progress=watch) for _ in range(3)))
+            finally:
+                await engine.aclose()
+
+        asyncio.run(three())
+        assert fake.submits() == 3 and max(seen) <= 2
+
+
+def test_sync_mode_answers_inline(fal: FakeFal, source: Path) -> None:
+    take = edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0, params={"sync_mode": True})
+    assert manifest(take)["engine_details"]["inputs"]["sync_mode"] is True
+    assert fal.rest.count("file") == 0
+    check_take(take, source, 14.0, 14.2)
+
+
+def test_keys_stay_out_of_logs(fal: FakeFal, source: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG):
+        take = edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0)
+    assert fal.key.split(":")[1] not in caplog.text
+    assert fal.key.split(":")[1] not in take.manifest_path.read_text()

@@ -96,3 +96,20 @@ def test_service_validation_message_is_shown(wavespeed: FakeWaveSpeed, source: P
 
     with pytest.raises(EngineRejected, match="mask_end_seconds must be greater than mask_start_seconds"):
         asyncio.run(go())
+
+
+def test_resume_from_a_stored_prediction_id(wavespeed: FakeWaveSpeed, source: Path) -> None:
+    stored: list[str] = []
+
+    class Crash(Exception):
+        pass
+
+    def store_then_die(progress: Progress) -> None:
+        if progress.state == "submitted" and progress.request_id:
+            stored.append(progress.request_id)
+            raise Crash
+
+    with pytest.raises(Crash):
+        edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, on_progress=store_then_die)
+    take = edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, resume_id=stored[0])
+    assert manifest(take)["remote_request_id"] == stored[0] and wavespeed.submits() == 1
