@@ -74,6 +74,7 @@ def _add_edit_arguments(p: argparse.ArgumentParser, operation: Operation) -> Non
         p.add_argument(flag, type=kind, metavar=metavar, help=text)
     if operation is Operation.TRANSFORM:
         p.add_argument("--strength", type=float, metavar="X", help="0 keeps the audio, 1 ignores it (0.9)")
+    p.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other model parameter, e.g. --set enable_prompt_expansion=true")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
@@ -135,6 +136,62 @@ def _build_parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print one JSON document")
     b.add_argument("--quick", action="store_true", help="small sources, for a smoke test (figures not comparable)")
 
+    v = sub.add_parser(
+        "serve",
+        help="run the daemon the DAW talks to (OSC)",
+        description="Run the daemon: OSC control surface, job runner with a crash-safe journal, presets. "
+        "SIGINT or SIGTERM stops it gracefully; a second signal exits at once.",
+        epilog=f"examples:\n  {PROG} serve\n  {PROG} serve --osc-port 9130 --media-root ~/Music --log-format json\n"
+        f"  {PROG} serve --listen 0.0.0.0 --allow 192.168.1.0/24   # a tablet on the LAN",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    v.add_argument("--osc-port", type=int, default=9130, metavar="PORT", help="UDP port (9130)")
+    v.add_argument("--listen", default="127.0.0.1", metavar="HOST", help="address to bind (127.0.0.1)")
+    v.add_argument("--allow", action="append", default=[], metavar="CIDR",
+                   help="senders accepted when --listen is not loopback (repeatable)")
+    v.add_argument("--media-root", action="append", default=[], type=Path, metavar="DIR",
+                   help="sources must lie inside one of these (default: your home folder)")
+    v.add_argument("--output-root", action="append", default=[], type=Path, metavar="DIR",
+                   help="takes go here unless a request names a project folder (default: the data folder)")
+    v.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds running jobs get at shutdown")
+    v.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log lines as text or JSON")
+
+    d = sub.add_parser(
+        "send",
+        help="send one OSC message to the daemon and print the replies",
+        description="Send ADDRESS with ARGs (numbers become int or float, the rest strings) and print every "
+        "reply; with --follow, wait for the jobs it starts to finish.",
+        epilog=f"examples:\n  {PROG} send /bridge/ping\n"
+        f"  {PROG} send /bridge/inpaint ~/take3.wav 12.4 12.75 '' --follow\n"
+        f"  {PROG} send /bridge/inpaint ~/fx.wav 3 5 'glass shattering' engine fal variations 3 --follow",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    d.add_argument("address", metavar="ADDRESS")
+    d.add_argument("args", nargs="*", metavar="ARG")
+    d.add_argument("--host", default="127.0.0.1", help="daemon host (127.0.0.1)")
+    d.add_argument("--port", type=int, default=9130, help="daemon port (9130)")
+    d.add_argument("--wait", type=float, default=1.0, metavar="S", help="seconds to wait for replies (1)")
+    d.add_argument("--follow", action="store_true", help="wait until every accepted job is done or failed")
+
+    j = sub.add_parser(
+        "jobs",
+        help="list the daemon's job history",
+        description="List jobs from the journal, newest first: id, state, engine, seed, prompt, take.",
+        epilog=f"examples:\n  {PROG} jobs\n  {PROG} jobs --json --limit 5",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    j.add_argument("--json", action="store_true", help="one JSON document")
+    j.add_argument("--limit", type=int, default=50, metavar="N", help="at most N jobs (50)")
+
+    r = sub.add_parser(
+        "presets",
+        help="list presets",
+        description="List the presets: shipped ones and yours (config folder's presets/*.toml, which win).",
+        epilog=f"example:\n  {PROG} presets\n  {PROG} inpaint take.wav --start 3 --end 3.4 --preset replace-cough",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    r.set_defaults(command="presets")
+
     f = sub.add_parser(
         "fake-server",
         help="run the fake fal.ai and WaveSpeed services for offline demos",
@@ -149,39 +206,39 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _params(args: argparse.Namespace) -> dict[str, float | int | str | bool]:
-    params: dict[str, float | int | str | bool] = {}
+def _given(args: argparse.Namespace) -> dict[str, float | int | str | bool]:
+    """The edit's options and model parameters as flags and ``--set`` gave them."""
+    given: dict[str, float | int | str | bool] = {}
+    for flag, value in (("engine", args.engine), ("model", args.model), ("seed", args.seed),
+                        ("negative_prompt", args.negative_prompt or None), ("fade_ms", args.fade_ms),
+                        ("context", args.context), ("preset", args.preset)):
+        if value is not None:
+            given[flag] = value
     for _, _, _, key, _ in _HOSTED_PARAMS:
         if getattr(args, key) is not None:
-            params[key] = getattr(args, key)
+            given[key] = getattr(args, key)
     if getattr(args, "strength", None) is not None:
-        params["strength"] = args.strength
+        given["strength"] = args.strength
     for item in args.set:
         key, sep, value = item.partition("=")
-        if not sep or not key:
+        if not sep or not key.strip():
             raise BadValue("--set", item, "must be KEY=VALUE")
-        params[key.strip()] = value.strip()
-    return params
+        given[key.strip()] = value.strip()
+    return given
 
 
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
-    req = EditRequest(
-        source=args.source,
-        start=args.start,
-        end=args.end,
-        operation=args.operation,
-        prompt=args.prompt,
-        negative_prompt=args.negative_prompt,
-        engine=args.engine or settings.engine,
-        model=args.model,
-        seed=args.seed,
-        params=_params(args),
-        fade_ms=settings.fade_ms if args.fade_ms is None else args.fade_ms,
-        context_s=args.context,
-        output=args.output,
-        patch=args.patch,
-        overwrite=args.overwrite,
-    )
+    from dataclasses import replace
+
+    from bridge.compose import compose
+    from bridge.presets import load_presets
+
+    composed = compose(args.operation, source=args.source, start=args.start, end=args.end, prompt=args.prompt,
+                       given=_given(args), settings=settings, presets=load_presets(settings.config_dir),
+                       patch=args.patch)
+    if composed.variations != 1:
+        raise BadValue("variations", composed.variations, "the command line makes one take; use the daemon")
+    req = replace(composed.request, output=args.output, overwrite=args.overwrite)
     show = None if args.quiet or not sys.stderr.isatty() else ProgressLine(sys.stderr)
     take = asyncio.run(_run(req, settings, show))
     print(f"take: {take.path}")
@@ -231,6 +288,47 @@ def _describe(p: ParamSpec) -> str:
     if p.low is not None and p.high is not None:
         return f"{name} {p.low:g}-{p.high:g} ({p.default})"
     return f"{name} ({p.default})" if p.default is not None else name
+
+
+def _jobs(settings: Settings, *, as_json: bool, limit: int) -> int:
+    import json
+    import time
+
+    from bridge.jobs.journal import Journal
+
+    path = settings.data_dir / "jobs.sqlite"
+    records = Journal(path).jobs(limit=max(1, limit)) if path.exists() else []
+    if as_json:
+        print(json.dumps([r.to_json() for r in records], indent=2))
+        return 0
+    if not records:
+        print(f"no jobs yet (journal: {path})")
+    for r in records:
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
+        took = f"{r.updated - r.created:6.1f} s"
+        print(f"{r.id}  {when}  {r.state:<9} {took}  {r.engine:<9} seed {r.seed:<10} {r.prompt[:40]!r}")
+        if r.take_path:
+            print(f"    take {r.take_path} ({r.take_start:.3f}-{r.take_end:.3f} s)")
+        if r.error:
+            print(f"    {r.error}")
+    return 0
+
+
+def _presets(settings: Settings) -> int:
+    from bridge.presets import load_presets, shipped_folder
+
+    presets = load_presets(settings.config_dir)
+    for name, preset in sorted(presets.items()):
+        op = preset.operation.value if preset.operation else "any"
+        engine = str(preset.options.get("engine", settings.engine))
+        model = f" {preset.options['model']}" if "model" in preset.options else ""
+        mine = "" if preset.source.parent == shipped_folder() else f"  [{preset.source}]"
+        print(f"{name:<22} {op:<9} {engine}{model}{mine}")
+        if preset.description:
+            print(f"    {preset.description}")
+    if not presets:
+        print(f"no presets found (shipped: {shipped_folder()}, yours: {settings.config_dir / 'presets'})")
+    return 0
 
 
 def _fake_server(port: int) -> int:
@@ -285,6 +383,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_bench(as_json=args.json, quick=args.quick)
         if args.command == "fake-server":
             return _fake_server(args.port)
+        if args.command == "serve":
+            from bridge.serve import serve
+
+            return serve(args, settings)
+        if args.command == "send":
+            from bridge.send import send
+
+            return send(args.address, args.args, host=args.host, port=args.port, wait=args.wait, follow=args.follow)
+        if args.command == "jobs":
+            return _jobs(settings, as_json=args.json, limit=args.limit)
+        if args.command == "presets":
+            return _presets(settings)
     except BridgeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code

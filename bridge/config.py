@@ -10,6 +10,7 @@
     fade_ms = 20.0        # crossfade / bridge length inside the range
     handles_s = 0.5       # audio kept on each side of the range in a patch take
     deadline_s = 600.0    # a hosted job is cancelled when it takes longer than this
+    fallback_local = false  # the daemon fills with local when a hosted service is unreachable
 
     [fal]                 # FAL_KEY, INPAINT_BRIDGE_FAL_URL, INPAINT_BRIDGE_FAL_REST_URL win
     key = "key_id:key_secret"
@@ -65,6 +66,7 @@ class Settings:
     fade_ms: float = 20.0
     handles_s: float = 0.5
     deadline_s: float = 600.0
+    fallback_local: bool = False
     fal: ServiceSettings = FAL_DEFAULT
     wavespeed: ServiceSettings = WAVESPEED_DEFAULT
 
@@ -157,6 +159,11 @@ def _read_defaults(path: Path, section: dict[str, object]) -> dict[str, object]:
         if key == "engine":
             if not isinstance(value, str) or not value:
                 raise ConfigError(f"{path}: defaults.engine = {value!r}: must be an engine name")
+            out[key] = value
+            continue
+        if key == "fallback_local":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: defaults.fallback_local = {value!r}: must be true or false")
             out[key] = value
             continue
         spec = _DEFAULT_KEYS.get(key)

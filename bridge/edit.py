@@ -77,18 +77,21 @@ async def run_edit(
     *,
     on_progress: Callable[[Progress], None] | None = None,
     resume_id: str | None = None,
+    notes: tuple[str, ...] = (),
 ) -> TakeInfo:
     """Run one edit and write its take and manifest. Raises :class:`~bridge.errors.BridgeError`.
 
     ``on_progress`` hears the engine's steps (the ``submitted`` step carries the service's
-    request id, worth storing); ``resume_id`` continues a request the service accepted before.
+    request id, worth storing), and the bridge's own ``reading``, ``fitting`` and ``writing``;
+    ``resume_id`` continues a request the service accepted before; ``notes`` go into the manifest.
     """
     timer = _Timer()
     t_start = time.perf_counter()
     info = await asyncio.to_thread(probe, req.source)
     window = plan_edit(req, info, engine, settings)
     full = not req.patch
-    wanted = req.output or default_take_path(info, req.start, req.end, kind="take" if full else "patch")
+    wanted = req.output or default_take_path(info, req.start, req.end, kind="take" if full else "patch",
+                                             folder=req.folder)
     if req.output is not None:
         check_output(info, req.output, overwrite=req.overwrite)
     seed = req.seed
@@ -96,6 +99,7 @@ async def run_edit(
         # the local engine's seed 0 is its best match; a generative model gets a fresh seed
         seed = random.randint(0, MAX_SEED) if engine.capabilities.uses_prompt else 0
 
+    _report(on_progress, "reading", t_start)
     native = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop, native=True)
     audio = to_float(native)
     start, end = window.local_range
@@ -110,6 +114,7 @@ async def run_edit(
     result = await engine.render(job)
     timer.stages["engine"] = round(time.perf_counter() - t0, 6)
 
+    _report(on_progress, "fitting", t_start)
     fit: dict[str, Any] = {}
     if result.fit is Fit.JOINED:
         new = result.audio
@@ -118,6 +123,7 @@ async def run_edit(
             "fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start, end=end, fade=fade
         )
     replacement = from_float(np.asarray(new), info.native_dtype, subtype=_float_subtype(info))
+    _report(on_progress, "writing", t_start)
     if full:
         path = await timer.run(
             "write_take", write_full, info, wanted, window.start, replacement, replace=req.overwrite
@@ -150,7 +156,7 @@ async def run_edit(
         "fit": fit,
         "engine_details": dict(result.details),
         "remote_request_id": result.request_id,
-        "notes": list(result.notes),
+        "notes": list(notes) + list(result.notes),
         "timings_s": timer.stages,
     }
     manifest_path = await asyncio.to_thread(write_manifest, path, manifest)
@@ -158,6 +164,11 @@ async def run_edit(
         path=path, manifest_path=manifest_path, kind="full" if full else "patch", take_start=take_start,
         take_end=take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
     )
+
+
+def _report(on_progress: Callable[[Progress], None] | None, state: str, t_start: float) -> None:
+    if on_progress is not None:
+        on_progress(Progress(state, round(time.perf_counter() - t_start, 3)))
 
 
 def _fit_and_splice(

@@ -6,15 +6,22 @@
     ├── UsageError                   the request itself is wrong (CLI exit status 2)
     │   ├── BadValue                 a field holds a value outside what it accepts
     │   ├── RegionOutOfBounds        the time range does not fit the source
-    │   └── SourceError              the source is missing, unreadable, empty or not audio
+    │   ├── SourceError              the source is missing, unreadable, empty or not audio
+    │   ├── AccessDenied             a path lies outside the allowed media or output roots
+    │   ├── PresetError              a preset file or name is invalid
+    │   └── ControlError             an OSC/MIDI/spool message cannot be used
+    │       ├── UnknownAddress       no such OSC address
+    │       └── BadArguments         the arguments do not fit the address
     ├── AudioError                   the audio core refused its input or result
     │   ├── AudioParameterError      an array or knob passed to the core is unusable
     │   └── AlignmentError           returned audio does not line up with the original
     ├── EngineError                  an engine could not produce audio
-    │   ├── EngineUnavailable        not configured, not reachable
+    │   ├── EngineUnavailable        not configured, or refused the key
+    │   │   └── EngineUnreachable    the service cannot be reached (the daemon may fall back to local)
     │   ├── EngineRejected           the engine refused the request
     │   └── EngineTimeout            the engine passed its deadline
     ├── OutputError                  a take or manifest could not be written
+    ├── JobError                     a job id is unknown, or the queue is full
     └── ConfigError                  the configuration file or environment is invalid
 
 Foreign exceptions (soundfile, OS errors) are translated where they enter, with
@@ -25,19 +32,26 @@ Messages name the offending field and value: ``"start = -1.0: must be >= 0"``.
 from __future__ import annotations
 
 __all__ = [
+    "AccessDenied",
     "AlignmentError",
     "AudioError",
     "AudioParameterError",
     "BadValue",
+    "BadArguments",
     "BridgeError",
     "ConfigError",
+    "ControlError",
     "EngineError",
     "EngineRejected",
     "EngineTimeout",
     "EngineUnavailable",
+    "EngineUnreachable",
+    "JobError",
     "OutputError",
+    "PresetError",
     "RegionOutOfBounds",
     "SourceError",
+    "UnknownAddress",
     "UsageError",
 ]
 
@@ -71,6 +85,26 @@ class SourceError(UsageError):
     """The source file is missing, unreadable, empty or not audio."""
 
 
+class AccessDenied(UsageError):
+    """A path lies outside the media roots (reading) or the output roots (writing)."""
+
+
+class PresetError(UsageError):
+    """A preset file holds an invalid key or value, or a preset name is unknown."""
+
+
+class ControlError(UsageError):
+    """A control message (OSC, MIDI, spool) cannot be used."""
+
+
+class UnknownAddress(ControlError):
+    """No handler is registered for the OSC address."""
+
+
+class BadArguments(ControlError):
+    """The arguments of a control message do not fit its address."""
+
+
 class AudioError(BridgeError):
     """The audio core refused its input or its result."""
 
@@ -91,6 +125,10 @@ class EngineUnavailable(EngineError):
     """The engine is not configured or cannot be reached."""
 
 
+class EngineUnreachable(EngineUnavailable):
+    """The service cannot be reached at all (connection refused, DNS, network down)."""
+
+
 class EngineRejected(EngineError):
     """The engine refused the request."""
 
@@ -101,6 +139,10 @@ class EngineTimeout(EngineError):
 
 class OutputError(BridgeError):
     """A take or manifest could not be written."""
+
+
+class JobError(BridgeError):
+    """A job id is unknown, or the daemon's queue is full."""
 
 
 class ConfigError(BridgeError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
@@ -57,6 +57,8 @@ class EditRequest:
     output: Path | None = None
     patch: bool = False
     overwrite: bool = False
+    folder: Path | None = None
+    """Where a take named by the bridge goes (default: beside the source)."""
 
     def __post_init__(self) -> None:
         check_seconds("start", self.start)
@@ -70,6 +72,24 @@ class EditRequest:
             raise BadValue("seed", self.seed, f"must be in range 0..{MAX_SEED}")
         if self.output is not None and self.patch:
             raise BadValue("output", str(self.output), "a patch is named by the bridge; drop -o or --patch")
+
+    def to_json(self) -> dict[str, object]:
+        """A JSON-ready dict (the journal's record of the request)."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = str(value) if isinstance(value, Path) else dict(value) if f.name == "params" else value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, object]) -> EditRequest:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for name in ("source", "output", "folder"):
+            if values.get(name) is not None:
+                values[name] = Path(str(values[name]))
+        values["operation"] = Operation(str(values.get("operation", "inpaint")))
+        return cls(**values)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

@@ -149,7 +149,8 @@ def test_bad_paths(tmp_path: Path, source: Path, kind: str) -> None:
 
 
 def test_help_has_examples(tmp_path: Path) -> None:
-    for command in ("inpaint", "transform", "generate", "engines", "example", "bench", "fake-server"):
+    for command in ("inpaint", "transform", "generate", "engines", "example", "bench", "fake-server", "serve", "send",
+                    "jobs", "presets"):
         done = run(command, "--help", cwd=tmp_path)
         assert done.returncode == 0 and "example" in done.stdout
 
@@ -237,3 +238,40 @@ def test_fake_server_serves_until_interrupted(tmp_path: Path, source: Path) -> N
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 130 and "Traceback" not in err
+
+
+def test_presets_and_preset_flag(tmp_path: Path, source: Path) -> None:
+    listed = run("presets", cwd=tmp_path)
+    assert listed.returncode == 0 and "fill-dropout" in listed.stdout and "riser" in listed.stdout
+    done = run("inpaint", str(source), "--start", "5", "--end", "5.05", "--preset", "fill-dropout", "--patch",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    take = Path(done.stdout.split("take: ")[1].splitlines()[0])
+    assert json.loads(take.with_name(take.name + ".json").read_text())["parameters"]["fade_ms"] == 10.0
+    bad = run("inpaint", str(source), "--start", "5", "--end", "6", "--preset", "nope", cwd=tmp_path)
+    assert bad.returncode == 2 and "preset = 'nope': unknown" in bad.stderr
+
+
+def test_send_to_a_running_daemon_and_jobs(tmp_path: Path, source: Path) -> None:
+    from .daemon_helpers import running_daemon
+
+    with running_daemon(media=[source.parent]) as daemon:
+        port = str(daemon.osc_address[1])
+        pong = run("send", "/bridge/ping", "hi", "--port", port, cwd=tmp_path)
+        assert pong.returncode == 0 and "/bridge/pong '0.1.0' 'hi'" in pong.stdout
+        done = run("send", "/bridge/inpaint", str(source), "5", "5.2", "", "--port", port, "--follow", cwd=tmp_path)
+        assert done.returncode == 0 and "/bridge/done" in done.stdout, done.stdout
+        refused = run("send", "/bridge/inpaint", "/etc/hosts", "1", "2", "--port", port, cwd=tmp_path)
+        assert refused.returncode == 1 and "outside the media roots" in refused.stdout
+    listed = run("jobs", "--json", cwd=tmp_path)
+    jobs = json.loads(listed.stdout)
+    assert listed.returncode == 0 and jobs[0]["state"] == "done" and jobs[0]["take_path"]
+
+
+def test_serve_refuses_a_busy_port_and_open_listening(tmp_path: Path) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        busy = run("serve", "--osc-port", str(s.getsockname()[1]), cwd=tmp_path)
+        assert busy.returncode == 2 and "cannot listen" in busy.stderr and "Traceback" not in busy.stderr
+    wide = run("serve", "--listen", "0.0.0.0", cwd=tmp_path)
+    assert wide.returncode == 2 and "--allow" in wide.stderr

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bridge.errors import EngineError, EngineRejected, EngineTimeout, EngineUnavailable
+from bridge.errors import EngineError, EngineRejected, EngineTimeout, EngineUnavailable, EngineUnreachable
 
 __all__ = ["IDEMPOTENT", "SUBMIT", "RetryPolicy", "data_uri", "download", "read_data_uri", "send"]
 
@@ -83,6 +83,8 @@ def _translated(service: str, what: str) -> Iterator[None]:
         yield
     except httpx.TimeoutException as exc:
         raise EngineTimeout(f"{service}: {what}: timed out ({type(exc).__name__})") from exc
+    except (httpx.ConnectError, httpx.UnsupportedProtocol) as exc:
+        raise EngineUnreachable(f"{service}: {what}: {_cause(exc)}") from exc
     except httpx.TransportError as exc:
         raise EngineUnavailable(f"{service}: {what}: {_cause(exc)}") from exc
     except httpx.InvalidURL as exc:

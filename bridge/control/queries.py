@@ -1,0 +1,48 @@
+"""Listing jobs, subscribing to events, and the health check."""
+
+from __future__ import annotations
+
+from bridge.control.context import Context
+from bridge.control.routes import Args, Reply, Route
+
+__all__ = ["ROUTES"]
+
+MAX_LISTED = 50
+
+
+def _jobs(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(0)
+    records = ctx.runner.journal.jobs(limit=MAX_LISTED)
+    replies: list[Reply] = [
+        ("/bridge/job", [r.id, r.state, r.fraction, r.engine, r.prompt, r.seed, r.take_path or ""]) for r in records
+    ]
+    return [*replies, ("/bridge/jobs", [len(records)])]
+
+
+def _subscribe(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(1)
+    port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
+    ctx.runner.journal.subscribe(args.sender[0], port)
+    return [("/bridge/status", ["subscribed", port])]
+
+
+def _unsubscribe(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(1)
+    port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
+    ctx.runner.journal.unsubscribe(args.sender[0], port)
+    return [("/bridge/status", ["unsubscribed", port])]
+
+
+def _ping(ctx: Context, args: Args) -> list[Reply]:
+    return [("/bridge/pong", [ctx.version, *args.params[:8]])]
+
+
+ROUTES = [
+    Route("/bridge/jobs", "", "/bridge/job s:job s:state f:fraction s:engine s:prompt i:seed s:take_path per job"
+          f" (newest {MAX_LISTED}), then /bridge/jobs i:count", "list recent jobs", _jobs),
+    Route("/bridge/subscribe", "[i:port]", "/bridge/status subscribed port",
+          "send every job's progress, done and error to this host (at port, default the sender's)", _subscribe),
+    Route("/bridge/unsubscribe", "[i:port]", "/bridge/status unsubscribed port", "stop those messages",
+          _unsubscribe),
+    Route("/bridge/ping", "[any ...]", "/bridge/pong s:version [the same arguments]", "health check", _ping),
+]

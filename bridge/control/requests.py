@@ -1,0 +1,69 @@
+"""Requests that make audio: inpaint, transform, generate, regenerate, cancel."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bridge.compose import compose
+from bridge.control.context import Context
+from bridge.control.routes import Args, Reply, Route
+from bridge.errors import BadArguments
+from bridge.model import Operation
+
+__all__ = ["ROUTES"]
+
+
+def _edit(operation: Operation) -> Route:
+    def handler(ctx: Context, args: Args) -> list[Reply]:
+        session = ctx.session
+        if len(args) == 0:
+            if session.armed is None:
+                raise BadArguments(f"{args.address}: no source and range given, and none armed (/bridge/arm)")
+            source, start, end, prompt, given = (session.armed.source, session.armed.start, session.armed.end,
+                                                 "", {})
+        else:
+            source, start, end = args.string(0, "source"), args.number(1, "start"), args.number(2, "end")
+            prompt = args.optional_string(3, "prompt") or ""
+            given = args.pairs(4)
+        composed = compose(operation, source=ctx.roots.source(source), start=start, end=end, prompt=prompt,
+                           given=given, settings=ctx.settings, presets=ctx.presets, session=session)
+        request = replace(composed.request, folder=ctx.roots.folder(composed.project))
+        reply = (args.sender[0], composed.reply_port) if composed.reply_port else args.sender
+        jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply)
+        return [("/bridge/accepted", [job.id]) for job in jobs]
+
+    description = {
+        Operation.INPAINT: "regenerate the range from its surroundings (and the prompt)",
+        Operation.TRANSFORM: "re-render the range towards the prompt (audio-to-audio)",
+        Operation.GENERATE: "lay a generated clip into the range (text-to-audio)",
+    }[operation]
+    return Route(f"/bridge/{operation.value}", "s:source f:start f:end [s:prompt] [s:key value ...], or none (armed)",
+                 "/bridge/accepted per job, then /bridge/progress, /bridge/done or /bridge/error",
+                 description + "; with no arguments uses the armed range and the session", handler)
+
+
+def _regenerate(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(1)
+    jobs = ctx.runner.regenerate(args.optional_string(0, "job"), args.sender)
+    return [("/bridge/accepted", [job.id]) for job in jobs]
+
+
+def _cancel(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(1)
+    jobs = ctx.runner.cancel(args.optional_string(0, "job"))
+    if not jobs:
+        raise BadArguments(f"{args.address}: no active job to cancel")
+    for job in jobs:
+        ctx.listen(job.id, args.sender)
+    return [("/bridge/progress", [job.id, "cancelling", job.fraction]) for job in jobs]
+
+
+ROUTES = [
+    _edit(Operation.INPAINT),
+    _edit(Operation.TRANSFORM),
+    _edit(Operation.GENERATE),
+    Route("/bridge/regenerate", "[s:job]", "/bridge/accepted, then as for /bridge/inpaint",
+          "repeat a job (default: the last) with the next seed", _regenerate),
+    Route("/bridge/cancel", "[s:job]", "/bridge/progress job cancelling, then job cancelled",
+          "cancel a job (default: every job of the last request), at the service too", _cancel),
+]

@@ -1,0 +1,176 @@
+"""``inpaint-bridge serve``: the long-running process beside the DAW.
+
+Lifecycle: :meth:`Daemon.startup` (journal, engines, presets, roots, OSC socket, resume
+unfinished jobs) → serve until SIGINT or SIGTERM → :meth:`Daemon.shutdown` (refuse new
+requests, let running jobs finish within the grace period, cancel the rest at their
+services and tell their requesters, close the socket, the HTTP client and the journal). A second signal exits at
+once. Nothing slow runs on the event loop: audio work is in threads, and handlers only
+check arguments and queue jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import signal
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from bridge.config import Settings
+from bridge.control import queries, requests, state
+from bridge.control.context import Context, job_event
+from bridge.control.osc import OscEndpoint, Outgoing
+from bridge.control.routes import Route, Router
+from bridge.engines.base import Engine
+from bridge.engines.http import TIMEOUT
+from bridge.engines.registry import engine_names, make_engine
+from bridge.errors import BadValue
+from bridge.jobs.journal import Journal
+from bridge.jobs.runner import Job, Runner
+from bridge.presets import load_presets
+from bridge.roots import Roots
+
+__all__ = ["ROUTES", "Daemon", "ServeOptions"]
+
+log = logging.getLogger("bridge.daemon")
+
+ROUTES: list[Route] = [*requests.ROUTES, *state.ROUTES, *queries.ROUTES]
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 9130
+    allow: tuple[Network, ...] = ()
+    media_roots: tuple[Path, ...] = ()
+    output_roots: tuple[Path, ...] = ()
+    grace_s: float = 10.0
+    local_workers: int = 2
+
+    def __post_init__(self) -> None:
+        try:
+            loopback = ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            raise BadValue("--listen", self.host, "must be an IP address") from None
+        if not loopback and not self.allow:
+            raise BadValue("--listen", self.host, "a non-loopback address needs --allow CIDR for the senders to accept")
+        if not 0 <= self.port <= 65535:
+            raise BadValue("--osc-port", self.port, "must be in range 0..65535")
+
+
+@dataclass
+class Daemon:
+    settings: Settings
+    options: ServeOptions = field(default_factory=ServeOptions)
+    engines: Mapping[str, Engine] | None = None
+    should_exit: asyncio.Event = field(default_factory=asyncio.Event)
+    context: Context | None = None
+    endpoint: OscEndpoint | None = None
+    _transport: asyncio.DatagramTransport | None = None
+    _client: httpx.AsyncClient | None = None
+    _journal: Journal | None = None
+    _signals: int = 0
+
+    @property
+    def osc_address(self) -> tuple[str, int]:
+        assert self._transport is not None
+        host, port = self._transport.get_extra_info("sockname")[:2]
+        return str(host), int(port)
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._on_signal, sig)
+        try:
+            await self.startup()
+            await self.should_exit.wait()
+        finally:
+            await self.shutdown()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        self._signals += 1
+        if self._signals > 1:
+            log.warning("second %s: exiting now", sig.name, extra={"event": "forced_exit"})
+            logging.shutdown()
+            os._exit(130)
+        log.info("%s: shutting down (jobs get %g s to finish; a second signal exits at once)", sig.name,
+                 self.options.grace_s, extra={"event": "stopping"})
+        self.should_exit.set()
+
+    async def startup(self) -> None:
+        settings = self.settings
+        self._journal = Journal(settings.data_dir / "jobs.sqlite")
+        if self.engines is None:
+            self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=True)
+            self.engines = {name: make_engine(name, settings, self._client) for name in engine_names()}
+        roots = Roots.create(list(self.options.media_roots) or [Path.home()],
+                             list(self.options.output_roots) or [settings.data_dir / "takes"])
+        runner = Runner(settings, self._journal, self.engines, notify=self._notify,
+                        fallback_local=settings.fallback_local, local_workers=self.options.local_workers)
+        presets = load_presets(settings.config_dir)
+        self.context = Context(settings=settings, runner=runner, roots=roots, presets=presets,
+                               stats=self._stats)
+        router = Router(ROUTES)
+        context = self.context
+
+        def handle(address: str, params: list[object], sender: tuple[str, int]) -> list[Outgoing]:
+            return [(sender, reply, args) for reply, args in router.dispatch(context, address, params, sender)]
+
+        self.endpoint = OscEndpoint(handle, allow=self.options.allow)
+        endpoint = self.endpoint
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: endpoint,
+                                                           local_addr=(self.options.host, self.options.port))
+        self._transport = transport
+        host, port = self.osc_address
+        ready = ", ".join(f"{n}{'' if e.readiness() is None else ' (not ready)'}" for n, e in self.engines.items())
+        log.info("listening for OSC on %s:%d; engines: %s; media roots: %s; takes in %s", host, port, ready,
+                 ", ".join(map(str, roots.media)), roots.output[0], extra={"event": "ready"})
+        resumed = runner.resume()
+        if resumed:
+            log.info("resumed %d unfinished jobs from the journal", len(resumed), extra={"event": "resumed"})
+
+    def _stats(self) -> dict[str, int]:
+        return dict(self.endpoint.stats.__dict__) if self.endpoint else {}
+
+    def _notify(self, job: Job) -> None:
+        if self.context is None or self.endpoint is None:
+            return
+        address, args = job_event(job)
+        for dest in self.context.destinations(job):
+            self.endpoint.send(dest, address, args)
+        self.context.forget(job)
+
+    async def shutdown(self) -> None:
+        if self.endpoint is not None:
+            self.endpoint.closing = True
+        if self.context is not None:
+            await self.context.runner.shutdown(self.options.grace_s)
+        if self._transport is not None:
+            self._transport.close()
+        if self.engines is not None:
+            for engine in self.engines.values():
+                await engine.aclose()
+        if self._client is not None:
+            await self._client.aclose()
+        if self._journal is not None:
+            self._journal.close()
+        log.info("stopped", extra={"event": "stopped"})
+
+
+def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise BadValue("--allow", value, "must be an address or CIDR such as 192.168.1.0/24") from None
+    return tuple(out)

@@ -1,0 +1,1 @@
+"""Jobs: the runner (queue, concurrency, supersede, variations, fallback) and its journal."""

@@ -1,0 +1,334 @@
+"""The job runner: every edit the daemon makes, from accepted to done, failed or cancelled.
+
+* States ``queued → rendering → submitted → running → fitting → done | failed |
+  cancelled``, each written to the journal before it is announced.
+* Concurrency: ``local`` jobs run at most :attr:`Runner.local_workers` at once (CPU-bound,
+  in threads); hosted engines hold their own per-service limits.
+* Supersede: a request for a range overlapping an active job on the same source cancels
+  that job (at the service too) unless it says ``keep``; variations of one request never
+  supersede each other.
+* Variations: ``variations N`` makes N jobs with consecutive seeds, each delivered.
+* Fallback: when a hosted service cannot be reached and the settings allow it, an
+  inpainting job runs on ``local`` instead and its manifest says so.
+* Restart: :meth:`Runner.resume` picks up what the journal holds. Jobs a service had
+  accepted resume polling by request id; jobs never submitted run again; a hosted job that
+  may have been submitted without the answer being stored is failed, never re-sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+
+from bridge.config import Settings
+from bridge.edit import run_edit
+from bridge.engines.base import Engine, Progress
+from bridge.engines.models import find_model
+from bridge.errors import BadValue, BridgeError, EngineUnavailable, EngineUnreachable, JobError
+from bridge.jobs.journal import JobRecord, Journal
+from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo
+
+__all__ = ["FRACTION", "Job", "JobState", "Runner"]
+
+log = logging.getLogger("bridge.jobs")
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RENDERING = "rendering"
+    SUBMITTED = "submitted"
+    RUNNING = "running"
+    FITTING = "fitting"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+FINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
+FRACTION = {JobState.QUEUED: 0.0, JobState.RENDERING: 0.1, JobState.SUBMITTED: 0.25, JobState.RUNNING: 0.5,
+            JobState.FITTING: 0.9, JobState.DONE: 1.0, JobState.FAILED: 1.0, JobState.CANCELLED: 1.0}
+_STEP_STATE = {"reading": JobState.RENDERING, "uploading": JobState.RENDERING, "submitted": JobState.SUBMITTED,
+               "queued": JobState.RUNNING, "running": JobState.RUNNING, "downloading": JobState.RUNNING,
+               "fitting": JobState.FITTING, "writing": JobState.FITTING}
+
+
+@dataclass(eq=False)
+class Job:
+    """One job: a request with its seed, where replies go, and how far it got."""
+
+    id: str
+    request: EditRequest
+    group: str
+    keep: bool = False
+    reply: tuple[str, int] | None = None
+    state: JobState = JobState.QUEUED
+    fraction: float = 0.0
+    remote_id: str | None = None
+    take: TakeInfo | None = None
+    error: str | None = None
+    engine: str = ""
+    cancel_reason: str | None = None
+    task: asyncio.Task[None] | None = field(default=None, repr=False)
+
+    @property
+    def seed(self) -> int:
+        assert self.request.seed is not None
+        return self.request.seed
+
+    @property
+    def active(self) -> bool:
+        return self.state not in FINAL
+
+
+Notify = Callable[[Job], None]
+
+
+class Runner:
+    """Runs jobs on the event loop's worker tasks; the daemon owns it."""
+
+    def __init__(self, settings: Settings, journal: Journal, engines: Mapping[str, Engine], *, notify: Notify,
+                 fallback_local: bool = False, local_workers: int = 2, max_active: int = 500) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.engines = engines
+        self.notify = notify
+        self.fallback_local = fallback_local
+        self.local_workers = local_workers
+        self.max_active = max_active
+        self.jobs: dict[str, Job] = {}
+        self.last_group: list[Job] = []
+        self._local = asyncio.Semaphore(local_workers)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._closed = False
+
+    # ------------------------------------------------------------------ intake
+
+    def check(self, request: EditRequest) -> None:
+        """Refuse a request its engine cannot take, before it is queued (and before anything is paid)."""
+        engine = self.engines.get(request.engine)
+        if engine is None:
+            raise BadValue("engine", request.engine, f"unknown engine; known: {', '.join(sorted(self.engines))}")
+        caps = engine.capabilities
+        if request.operation not in caps.operations:
+            ops = ", ".join(sorted(op.value for op in caps.operations))
+            raise BadValue("operation", request.operation.value, f"engine {caps.name!r} does: {ops}")
+        if not caps.uses_prompt:
+            if request.params:
+                name = next(iter(request.params))
+                raise BadValue(name, request.params[name], f"engine {caps.name!r} takes no model parameters")
+            return
+        spec = find_model(caps.name, request.model, request.operation)
+        spec.resolve(request.params)
+        if not request.prompt.strip():
+            raise BadValue("prompt", request.prompt, f"{spec.id} needs a prompt describing the sound")
+        reason = engine.readiness()
+        if reason is not None:
+            raise EngineUnavailable(f"{caps.name}: {reason}")
+
+    def accept(self, request: EditRequest, *, variations: int = 1, keep: bool = False,
+               reply: tuple[str, int] | None = None) -> list[Job]:
+        """Queue ``variations`` jobs for ``request`` (consecutive seeds) and start them."""
+        if self._closed:
+            raise JobError("the daemon is shutting down; no new jobs")
+        self.check(request)
+        active = sum(1 for j in self.jobs.values() if j.active)
+        if active + variations > self.max_active:
+            raise JobError(f"queue full: {active} jobs active (at most {self.max_active})")
+        if not keep:
+            self._supersede(request)
+        group = uuid.uuid4().hex[:8]
+        first = request.seed if request.seed is not None else random.randint(0, MAX_SEED - variations)
+        jobs = []
+        for i in range(variations):
+            job = Job(id=uuid.uuid4().hex[:12], request=replace(request, seed=(first + i) % (MAX_SEED + 1)),
+                      group=group, keep=keep, reply=reply, engine=request.engine)
+            self.journal.add(job_id=job.id, request=job.request.to_json(), engine=job.engine, prompt=request.prompt,
+                             seed=job.seed, group_id=group, reply=reply)
+            self.jobs[job.id] = job
+            jobs.append(job)
+        self.last_group = jobs
+        for job in jobs:
+            log.info("job %s: queued (%s %s, seed %d)", job.id, job.engine, request.operation.value, job.seed,
+                     extra={"event": "job_state", "job_id": job.id, "state": "queued"})
+            self._start(job)
+        self._trim()
+        return jobs
+
+    def regenerate(self, job_id: str | None, reply: tuple[str, int] | None) -> list[Job]:
+        """Repeat a job (default: the last one) with the next seed."""
+        if job_id is None:
+            if not self.last_group:
+                raise JobError("regenerate: no job yet to repeat")
+            base = self.last_group[-1]
+            request, seed = base.request, base.seed
+        else:
+            known = self.jobs.get(job_id)
+            record = None if known else self.journal.get(job_id)
+            if known is None and record is None:
+                raise JobError(f"job = {job_id!r}: unknown")
+            request = known.request if known else EditRequest.from_json(record.request)  # type: ignore[union-attr]
+            seed = request.seed or 0
+        return self.accept(replace(request, seed=(seed + 1) % (MAX_SEED + 1)), reply=reply)
+
+    def cancel(self, job_id: str | None) -> list[Job]:
+        """Cancel one job, or without an id every active job of the last request."""
+        if job_id is None:
+            targets = [j for j in self.last_group if j.active]
+        else:
+            job = self.jobs.get(job_id)
+            if job is None:
+                raise JobError(f"job = {job_id!r}: unknown or already finished")
+            targets = [job] if job.active else []
+        for job in targets:
+            self._cancel(job, "cancelled on request")
+        return targets
+
+    def _supersede(self, request: EditRequest) -> None:
+        source = request.source.resolve()
+        for job in list(self.jobs.values()):
+            other = job.request
+            if (job.active and other.source.resolve() == source and other.start < request.end
+                    and request.start < other.end):
+                self._cancel(job, "superseded by a newer request for an overlapping range")
+
+    def _cancel(self, job: Job, reason: str) -> None:
+        job.cancel_reason = reason
+        if job.task is not None and not job.task.done():
+            job.task.cancel(reason)
+
+    # ------------------------------------------------------------------ running
+
+    def _start(self, job: Job) -> None:
+        task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
+        job.task = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _run(self, job: Job) -> None:
+        try:
+            take = await self._render(job)
+        except asyncio.CancelledError:
+            self._set(job, JobState.CANCELLED, error=job.cancel_reason or "cancelled")
+            raise
+        except BridgeError as exc:
+            self._set(job, JobState.FAILED, error=str(exc))
+        except Exception as exc:  # a bug must fail the job, never the daemon
+            log.exception("job %s: internal error", job.id)
+            self._set(job, JobState.FAILED, error=f"internal error: {type(exc).__name__}: {exc}")
+        else:
+            job.take = take
+            self._set(job, JobState.DONE, take_path=str(take.path), manifest_path=str(take.manifest_path),
+                      take_start=take.take_start, take_end=take.take_end)
+
+    async def _render(self, job: Job) -> TakeInfo:
+        engine = self.engines[job.request.engine]
+        try:
+            async with self._slot(engine):
+                self._set(job, JobState.RENDERING)
+                return await run_edit(job.request, engine, self.settings, on_progress=lambda p: self._step(job, p),
+                                      resume_id=job.remote_id)
+        except EngineUnreachable as exc:
+            if not (self.fallback_local and job.request.operation is Operation.INPAINT and "local" in self.engines
+                    and job.remote_id is None):
+                raise
+            note = f"{job.request.engine} could not be reached ({exc}); filled by the local engine instead"
+            log.warning("job %s: %s", job.id, note, extra={"event": "fallback", "job_id": job.id})
+            job.request = replace(job.request, engine="local", model=None, params={})
+            job.engine = "local"
+            local = self.engines["local"]
+            async with self._slot(local):
+                return await run_edit(job.request, local, self.settings, on_progress=lambda p: self._step(job, p),
+                                      notes=(note,))
+
+    @contextlib.asynccontextmanager
+    async def _slot(self, engine: Engine) -> AsyncIterator[None]:
+        if engine.capabilities.uses_prompt:
+            yield
+        else:
+            async with self._local:
+                yield
+
+    def _step(self, job: Job, progress: Progress) -> None:
+        state = _STEP_STATE.get(progress.state)
+        if state is None or not job.active:
+            return
+        if progress.state == "submitted" and progress.request_id:
+            job.remote_id = progress.request_id
+            self._set(job, state, remote_id=progress.request_id)
+        elif state != job.state:
+            self._set(job, state)
+
+    def _set(self, job: Job, state: JobState, **fields: object) -> None:
+        """Journal first, then announce."""
+        job.state = state
+        job.fraction = FRACTION[state]
+        if "error" in fields:
+            job.error = str(fields["error"])
+        self.journal.update(job.id, state.value, job.fraction, engine=job.engine, **fields)
+        detail = f": {job.error}" if state in (JobState.FAILED, JobState.CANCELLED) else ""
+        level = logging.WARNING if state is JobState.FAILED else logging.INFO
+        log.log(level, "job %s: %s%s", job.id, state.value, detail,
+                extra={"event": "job_state", "job_id": job.id, "state": state.value,
+                       "remote_id": job.remote_id})
+        self.notify(job)
+
+    def _trim(self, keep: int = 1000) -> None:
+        finished = [j for j in self.jobs.values() if not j.active]
+        for job in finished[: max(0, len(finished) - keep)]:
+            del self.jobs[job.id]
+
+    # ------------------------------------------------------------------ restart and shutdown
+
+    def resume(self) -> list[Job]:
+        """Take up the jobs the journal holds unfinished (after a crash or kill)."""
+        resumed = []
+        unfinished = tuple(s.value for s in JobState if s not in FINAL)
+        for record in reversed(self.journal.jobs(states=unfinished)):
+            job = self._from_record(record)
+            hosted = job.engine in self.engines and self.engines[job.engine].capabilities.uses_prompt
+            if hosted and job.remote_id is None and record.state != JobState.QUEUED.value:
+                self._set(job, JobState.FAILED, error="interrupted while being submitted; not sent again, to avoid"
+                          " paying twice (check the service's dashboard)")
+                continue
+            if job.engine not in self.engines:
+                self._set(job, JobState.FAILED, error=f"engine {job.engine!r} is not available any more")
+                continue
+            log.info("job %s: resumed (%s%s)", job.id, record.state,
+                     f", request {job.remote_id}" if job.remote_id else "",
+                     extra={"event": "job_resumed", "job_id": job.id, "state": record.state})
+            self._start(job)
+            resumed.append(job)
+        return resumed
+
+    def _from_record(self, record: JobRecord) -> Job:
+        request = EditRequest.from_json(record.request)
+        reply = (record.reply_host, record.reply_port) if record.reply_host and record.reply_port else None
+        job = Job(id=record.id, request=request, group=record.group_id, reply=reply, state=JobState(record.state),
+                  fraction=record.fraction, remote_id=record.remote_id, engine=record.engine)
+        self.jobs[job.id] = job
+        return job
+
+    def active_tasks(self) -> list[asyncio.Task[None]]:
+        return [t for t in self._tasks if not t.done()]
+
+    async def shutdown(self, grace_s: float) -> None:
+        """Stop intake, let running jobs finish within ``grace_s``, then cancel the rest (at the service too)."""
+        self._closed = True
+        pending = self.active_tasks()
+        if pending:
+            _, still = await asyncio.wait(pending, timeout=grace_s)
+            for task in still:
+                job = next((j for j in self.jobs.values() if j.task is task), None)
+                if job is not None:
+                    self._cancel(job, "cancelled: the daemon is shutting down")
+                else:
+                    task.cancel()
+            for task in still:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task

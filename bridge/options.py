@@ -1,0 +1,90 @@
+"""Request options: one vocabulary for OSC key/value pairs, ``/bridge/set``, presets and the CLI.
+
+Each option is a row of data (name, type, range, where it goes). Options the table does
+not know are model parameters (``steps``, ``guidance``, ``strength``, ``sync_mode`` ...):
+they travel in ``params`` and the engine's model table checks them before anything is sent.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from bridge.errors import BadValue
+from bridge.model import MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED
+
+__all__ = ["OPTIONS", "Option", "check_option", "split_options"]
+
+MAX_VARIATIONS = 16
+
+Value = float | int | str | bool
+
+
+@dataclass(frozen=True)
+class Option:
+    name: str
+    kind: type
+    low: float | None = None
+    high: float | None = None
+    help: str = ""
+
+
+OPTIONS: dict[str, Option] = {o.name: o for o in (
+    Option("engine", str, help="engine name: local, fal, wavespeed"),
+    Option("model", str, help="model id of the engine"),
+    Option("seed", int, 0, MAX_SEED, "seed of the first variation"),
+    Option("negative_prompt", str, help="what to avoid"),
+    Option("fade_ms", float, 0, MAX_FADE_MS, "crossfade inside the range, ms"),
+    Option("context", float, 0, MAX_CONTEXT_S, "seconds of audio the engine sees on each side"),
+    Option("variations", int, 1, MAX_VARIATIONS, "jobs with consecutive seeds, each delivered"),
+    Option("keep", bool, help="1: do not cancel older jobs on an overlapping range"),
+    Option("reply_port", int, 1, 65535, "UDP port for this request's replies (same host)"),
+    Option("project", str, help="DAW project folder for the take (inside a media or output root)"),
+    Option("preset", str, help="preset whose settings this request starts from"),
+)}
+
+
+def check_option(name: str, value: object) -> Value:
+    """``value`` converted for option ``name`` (a model parameter passes through as given)."""
+    option = OPTIONS.get(name)
+    if option is None:
+        if not name.isidentifier():
+            raise BadValue("option", name, "must be a name such as steps, guidance or strength")
+        if isinstance(value, bool | int | float | str):
+            return value
+        raise BadValue(name, value, "must be a number, a string or a boolean")
+    if option.kind is str:
+        if not isinstance(value, str) or (not value and name != "negative_prompt"):
+            raise BadValue(name, value, "must be a non-empty string")
+        return value
+    if option.kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, int | float) and value in (0, 1):
+            return bool(value)
+        if isinstance(value, str) and value.lower() in {"0", "1", "true", "false", "yes", "no", "on", "off"}:
+            return value.lower() in {"1", "true", "yes", "on"}
+        raise BadValue(name, value, "must be 0 or 1")
+    try:
+        number = float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else math.nan
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise BadValue(name, value, "must be a finite number")
+    if option.kind is int and number != int(number):
+        raise BadValue(name, value, "must be a whole number")
+    assert option.low is not None and option.high is not None
+    if not option.low <= number <= option.high:
+        raise BadValue(name, value, f"must be in range {option.low:g}..{option.high:g}")
+    return int(number) if option.kind is int else number
+
+
+def split_options(given: Mapping[str, Value]) -> tuple[dict[str, Value], dict[str, Value]]:
+    """``given`` checked and split into (bridge options, model parameters)."""
+    own: dict[str, Value] = {}
+    params: dict[str, Value] = {}
+    for name, value in given.items():
+        checked = check_option(name, value)
+        (own if name in OPTIONS else params)[name] = checked
+    return own, params

@@ -1,0 +1,69 @@
+"""``inpaint-bridge send``: one OSC message to the daemon, and its replies printed."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Sequence
+
+from bridge.control.osc import OscDecodeError, decode_packet, encode_message
+from bridge.errors import BadValue
+
+__all__ = ["parse_arg", "send"]
+
+
+def parse_arg(text: str) -> int | float | str:
+    """``3`` is an int, ``3.5`` or ``1e3`` a float, anything else a string."""
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    return value if value == value and abs(value) != float("inf") else text
+
+
+def send(address: str, args: Sequence[str], *, host: str, port: int, wait: float, follow: bool) -> int:
+    """Send, print each reply as ``address arg ...``; exit 1 if any reply was an error."""
+    if not address.startswith("/"):
+        raise BadValue("address", address, "must start with '/' (for example /bridge/ping)")
+    packet = encode_message(address, [parse_arg(a) for a in args])
+    failed = False
+    pending: set[str] = set()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1" if host in ("127.0.0.1", "localhost") else "", 0))
+        try:
+            sock.sendto(packet, (host, port))
+        except OSError as exc:
+            raise BadValue("--host", host, f"cannot send ({exc.strerror})") from exc
+        deadline = time.monotonic() + wait
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 and not (follow and pending):
+                break
+            sock.settimeout(max(0.05, left) if left > 0 else 1.0)
+            try:
+                data, _ = sock.recvfrom(65536)
+            except TimeoutError:
+                if follow and pending:
+                    continue
+                break
+            except ConnectionRefusedError:
+                print(f"no daemon at {host}:{port} (start one with: inpaint-bridge serve)")
+                return 1
+            try:
+                messages = decode_packet(data)
+            except OscDecodeError:
+                continue
+            for reply, params in messages:
+                print(" ".join([reply, *(repr(p) if isinstance(p, str) else str(p) for p in params)]), flush=True)
+                job = str(params[0]) if params else ""
+                if reply == "/bridge/accepted":
+                    pending.add(job)
+                elif reply in ("/bridge/done", "/bridge/error") or (
+                        reply == "/bridge/progress" and len(params) > 1 and params[1] == "cancelled"):
+                    failed |= reply == "/bridge/error"
+                    pending.discard(job)
+    return 1 if failed else 0

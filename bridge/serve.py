@@ -1,0 +1,32 @@
+"""``inpaint-bridge serve``: options from the command line, logging, and the daemon's run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from bridge.config import Settings
+from bridge.daemon import Daemon, ServeOptions, parse_networks
+from bridge.logs import configure_logging
+
+__all__ = ["serve"]
+
+
+def serve(args: argparse.Namespace, settings: Settings) -> int:
+    options = ServeOptions(
+        host=args.listen,
+        port=args.osc_port,
+        allow=parse_networks(args.allow),
+        media_roots=tuple(p.expanduser() for p in args.media_root),
+        output_roots=tuple(p.expanduser() for p in args.output_root),
+        grace_s=args.grace,
+    )
+    secrets = [s for s in (settings.fal.key, settings.wavespeed.key) if s]
+    configure_logging(args.log_format, secrets=secrets)
+    try:
+        asyncio.run(Daemon(settings, options).serve())
+    except OSError as exc:
+        from bridge.errors import BadValue
+
+        raise BadValue("--osc-port", args.osc_port, f"cannot listen on {args.listen} ({exc.strerror})") from exc
+    return 0
