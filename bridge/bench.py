@@ -237,6 +237,9 @@ def run_bench(*, as_json: bool = False, quick: bool = False) -> int:
         report["local"] = {"source_minutes": local_min, "gap_50ms_ms": _local_times(local, 0.05, 5) * 1e3,
                            "gap_2s_ms": _local_times(local, 2.0, 3) * 1e3, "target_50ms_ms": 50.0,
                            "target_2s_ms": 1000.0}
+    from bridge.bench_daemon import run_daemon_bench
+
+    report["daemon"] = run_daemon_bench(quick=quick)
     if as_json:
         print(json.dumps(report, indent=2))
     else:
@@ -269,5 +272,10 @@ def _print_report(report: dict[str, object]) -> None:
           f" {hosted['end_to_end_ms']:.1f} ms, in the fake {hosted['in_fake_ms']:.1f} ms,"
           f" bridge {hosted['bridge_ms']:.1f} ms over {hosted['requests']:g} requests"
           f" ({hosted['bridge_ms'] / job['floor_ms']:.2f} x the floor)")
+    from bridge.bench_daemon import print_daemon_report
+
     sent, wav = hosted["bytes_sent"], hosted["excerpt_wav_bytes"]
     print(f"bytes sent per job: {sent / 1e6:.2f} MB for an excerpt of {wav / 1e6:.2f} MB as WAV ({sent / wav:.2f} x)")
+    daemon = report["daemon"]
+    assert isinstance(daemon, dict)
+    print_daemon_report(daemon)

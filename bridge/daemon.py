@@ -13,9 +13,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import multiprocessing
 import os
 import signal
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from bridge.jobs.runner import Job, Runner
 from bridge.presets import load_presets
 from bridge.roots import Roots
 
-__all__ = ["ROUTES", "Daemon", "ServeOptions"]
+__all__ = ["ROUTES", "Daemon", "ServeOptions", "address_table"]
 
 log = logging.getLogger("bridge.daemon")
 
@@ -75,6 +77,7 @@ class Daemon:
     _transport: asyncio.DatagramTransport | None = None
     _client: httpx.AsyncClient | None = None
     _journal: Journal | None = None
+    _pool: ProcessPoolExecutor | None = None
     _signals: int = 0
 
     @property
@@ -110,7 +113,8 @@ class Daemon:
         self._journal = Journal(settings.data_dir / "jobs.sqlite")
         if self.engines is None:
             self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=True)
-            self.engines = {name: make_engine(name, settings, self._client) for name in engine_names()}
+            self._pool = _fill_pool(self.options.local_workers)
+            self.engines = {name: make_engine(name, settings, self._client, self._pool) for name in engine_names()}
         roots = Roots.create(list(self.options.media_roots) or [Path.home()],
                              list(self.options.output_roots) or [settings.data_dir / "takes"])
         runner = Runner(settings, self._journal, self.engines, notify=self._notify,
@@ -161,9 +165,36 @@ class Daemon:
                 await engine.aclose()
         if self._client is not None:
             await self._client.aclose()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._journal is not None:
             self._journal.close()
         log.info("stopped", extra={"event": "stopped"})
+
+
+def address_table() -> str:
+    """The OSC address table in Markdown, as the README carries it."""
+    rows = ["| Address | Arguments | Replies | Description |", "|---|---|---|---|"]
+    for route in ROUTES:
+        rows.append(f"| `{route.address}` | {route.arguments or '-'} | {route.replies} | {route.description} |")
+    return "\n".join(rows)
+
+
+def _fill_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Processes for the local engine's fills, started now (spawned: the daemon has threads)."""
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(workers):
+            pool.submit(_warm_up)
+    except (OSError, RuntimeError) as exc:
+        log.warning("no process pool for local fills (%s); they run in threads", exc)
+        return None
+    return pool
+
+
+def _warm_up() -> None:
+    """Import the fill's modules in a worker before the first job needs them."""
+    import bridge.audio.fill  # noqa: F401
 
 
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:

@@ -122,7 +122,8 @@ async def run_edit(
         new, fit = await timer.run(
             "fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start, end=end, fade=fade
         )
-    replacement = from_float(np.asarray(new), info.native_dtype, subtype=_float_subtype(info))
+    replacement = await timer.run("convert", from_float, np.asarray(new), info.native_dtype,
+                                  subtype=_float_subtype(info))
     _report(on_progress, "writing", t_start)
     if full:
         path = await timer.run(

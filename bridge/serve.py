@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from bridge.config import Settings
 from bridge.daemon import Daemon, ServeOptions, parse_networks
@@ -23,6 +24,9 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     )
     secrets = [s for s in (settings.fal.key, settings.wavespeed.key) if s]
     configure_logging(args.log_format, secrets=secrets)
+    # audio work runs in threads; a short switch interval lets the event loop take the GIL
+    # back within about a millisecond, which keeps control replies fast while jobs run
+    sys.setswitchinterval(0.001)
     try:
         asyncio.run(Daemon(settings, options).serve())
     except OSError as exc:

@@ -308,3 +308,10 @@ def test_serve_subprocess_stops_on_sigterm(tmp_path: Path, media: Path) -> None:
         client.close()
         if proc.poll() is None:
             proc.kill()
+
+
+def test_readme_carries_the_address_table() -> None:
+    from bridge.daemon import address_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert address_table() in readme

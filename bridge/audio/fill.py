@@ -24,7 +24,7 @@ from bridge.audio.ar import ArModel, burg, extrapolate, fill_two_sided
 from bridge.audio.splice import correlation, crossfade_gains, sliding_energy
 from bridge.errors import AudioParameterError
 
-__all__ = ["SHORT_GAP_S", "FillInfo", "fill", "fill_range"]
+__all__ = ["SHORT_GAP_S", "FillInfo", "fill", "fill_range", "fill_reach"]
 
 SHORT_GAP_S = 0.100
 """Gaps up to this length are filled by AR least squares, longer ones by exemplar search."""
@@ -102,8 +102,7 @@ def fill_range(
     _check_args(arr, sr, start, end, seed, bridge_s)
     if end - start <= round(SHORT_GAP_S * sr):
         # the AR fill reads only its own context: work on that neighbourhood alone
-        order, context = _ar_sizes(sr)
-        lo, hi = max(0, start - context - order), min(len(arr), end + context + order)
+        lo, hi = fill_reach(len(arr), sr, start, end)
         near = arr[lo:hi].reshape(hi - lo, -1).astype(np.float64)
         _check_finite(near, start - lo, end - lo)
         body, info = _fill_short(near, sr, start - lo, end - lo)
@@ -112,6 +111,18 @@ def fill_range(
         _check_finite(frames, start, end)
         body, info = _fill_long(frames, sr, start, end, seed=seed, bridge=round(bridge_s * sr))
     return body.reshape(arr[start:end].shape).astype(arr.dtype, copy=False), info
+
+
+def fill_reach(frames: int, sr: int, start: int, end: int) -> tuple[int, int]:
+    """The frames ``[lo, hi)`` of a ``frames``-long signal that filling ``[start, end)`` reads.
+
+    A short gap reads only its AR neighbourhood, a long one everything (the donor search),
+    so a caller that ships the audio elsewhere (another process) can send just this part.
+    """
+    if end - start <= round(SHORT_GAP_S * sr):
+        order, context = _ar_sizes(sr)
+        return max(0, start - context - order), min(frames, end + context + order)
+    return 0, frames
 
 
 def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int, bridge_s: float) -> None:

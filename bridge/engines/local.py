@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
+from concurrent.futures import Executor
 
-from bridge.audio.fill import fill_range
+from bridge.audio.fill import fill_range, fill_reach
 from bridge.engines.base import Capabilities, EngineJob, EngineResult, Fit
 from bridge.errors import AudioParameterError, EngineRejected
 from bridge.model import Operation
@@ -30,7 +32,15 @@ CAPABILITIES = Capabilities(
 
 
 class LocalEngine:
-    """Fills the range from the surrounding audio; the prompt is not read."""
+    """Fills the range from the surrounding audio; the prompt is not read.
+
+    The fill runs in ``executor`` when one is given (the daemon passes a process pool, so
+    the fill's many small numpy steps never compete with the event loop for the GIL),
+    otherwise in a worker thread. Only the frames the fill reads are sent to it.
+    """
+
+    def __init__(self, executor: Executor | None = None) -> None:
+        self._executor = executor
 
     @property
     def capabilities(self) -> Capabilities:
@@ -45,10 +55,11 @@ class LocalEngine:
     async def render(self, job: EngineJob) -> EngineResult:
         if job.operation is not Operation.INPAINT:
             raise EngineRejected(f"operation = {job.operation.value!r}: the local engine only inpaints")
+        lo, hi = fill_reach(len(job.audio), job.sr, job.start, job.end)
+        work = functools.partial(fill_range, job.audio[lo:hi], job.sr, job.start - lo, job.end - lo, seed=job.seed,
+                                 bridge_s=job.fade / job.sr)
         try:
-            body, info = await asyncio.to_thread(
-                fill_range, job.audio, job.sr, job.start, job.end, seed=job.seed, bridge_s=job.fade / job.sr
-            )
+            body, info = await asyncio.get_running_loop().run_in_executor(self._executor, work)
         except AudioParameterError as exc:
             raise EngineRejected(str(exc)) from exc
         notes = ("the local engine fills from the surrounding audio and does not read the prompt",) + info.notes

@@ -1,0 +1,194 @@
+"""The daemon's part of ``inpaint-bridge bench``: control latency, bursts, and job throughput.
+
+The daemon and the fake services run as their own processes (``serve`` and
+``fake-server``), as they would beside a DAW; this process is the OSC client.
+
+* ``/bridge/ping`` round trips every 2 ms: idle, and while 4 hosted jobs (10 s range,
+  10 s context, the fake answering at once) fit, splice and write.
+* A burst of 5000 pings sent back to back: how many pongs come back.
+* 100 ``local`` jobs (50 ms gaps) queued at once: jobs per second, and ping round trips
+  meanwhile.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from bridge.control.osc import decode_packet, encode_message
+
+__all__ = ["run_daemon_bench"]
+
+PING_EVERY_S = 0.002
+
+
+def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Client:
+    def __init__(self, port: int) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+        self.sock.bind(("127.0.0.1", 0))
+        self.target = ("127.0.0.1", port)
+        self.events: list[tuple[str, list[object]]] = []
+
+    def send(self, address: str, *args: object) -> None:
+        self.sock.sendto(encode_message(address, args), self.target)
+
+    def receive(self, timeout: float) -> list[tuple[str, list[object]]]:
+        self.sock.settimeout(timeout)
+        try:
+            data, _ = self.sock.recvfrom(65536)
+        except TimeoutError:
+            return []
+        return [(a, list(p)) for a, p in decode_packet(data)]
+
+    def ping(self, token: int, timeout: float = 2.0) -> float | None:
+        t0 = time.perf_counter()
+        self.send("/bridge/ping", token)
+        deadline = t0 + timeout
+        while time.perf_counter() < deadline:
+            for address, params in self.receive(max(0.001, deadline - time.perf_counter())):
+                if address == "/bridge/pong" and token in params:
+                    return time.perf_counter() - t0
+                self.events.append((address, params))
+        return None
+
+    def pings(self, count: int) -> list[float]:
+        """``count`` pings 2 ms apart; the round trips of those answered."""
+        rtts = []
+        for token in range(1, count + 1):
+            rtt = self.ping(token)
+            if rtt is not None:
+                rtts.append(rtt)
+            time.sleep(PING_EVERY_S)
+        return rtts
+
+    def pings_until(self, done: int, *, limit_s: float) -> list[float]:
+        """Ping every 2 ms until ``done`` jobs have ended (or ``limit_s``); the round trips."""
+        rtts: list[float] = []
+        start = time.monotonic()
+        token = 0
+        while self.ended() < done and time.monotonic() - start < limit_s:
+            token += 1
+            rtt = self.ping(token)
+            if rtt is not None:
+                rtts.append(rtt)
+            time.sleep(PING_EVERY_S)
+        return rtts
+
+    def ended(self) -> int:
+        return sum(1 for a, _ in self.events if a in ("/bridge/done", "/bridge/error"))
+
+
+@contextmanager
+def _processes(home: Path, media: Path) -> Iterator[int]:
+    fake_port = _free_port(socket.SOCK_STREAM)
+    osc_port = _free_port()
+    env = {**os.environ, "INPAINT_BRIDGE_HOME": str(home)}
+    fake = subprocess.Popen([sys.executable, "-m", "bridge", "fake-server", "--port", str(fake_port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    assert fake.stdout is not None
+    lines = [fake.stdout.readline() for _ in range(3)]
+    fake_env = dict(item.split("=", 1) for line in lines[1:] for item in line.split()[1:])
+    daemon = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--osc-port", str(osc_port), "--media-root",
+                               str(media)], stderr=subprocess.DEVNULL, env={**env, **fake_env})
+    try:
+        client = _Client(osc_port)
+        for _ in range(200):
+            if client.ping(0, timeout=0.1) is not None:
+                break
+        yield osc_port
+    finally:
+        for proc in (daemon, fake):
+            proc.terminate()
+        for proc in (daemon, fake):
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def _percentiles(rtts: list[float]) -> dict[str, float]:
+    if not rtts:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "count": 0}
+    ordered = sorted(rtts)
+    return {"p50_ms": statistics.median(ordered) * 1e3,
+            "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1e3, "count": len(ordered)}
+
+
+def run_daemon_bench(*, quick: bool = False) -> dict[str, object]:
+    from bridge.bench import write_source
+
+    with tempfile.TemporaryDirectory(prefix="inpaint-bench-daemon-") as tmp:
+        root = Path(tmp)
+        media = root / "media"
+        media.mkdir()
+        source = write_source(media / "song.wav", 1.0 if quick else 3.0)
+        with _processes(root / "home", media) as port:
+            client = _Client(port)
+            idle = client.pings(200 if quick else 1000)
+
+            for i in range(4):
+                client.send("/bridge/inpaint", str(source), 10.0 + 12 * i, 20.0 + 12 * i, "bench", "engine", "fal",
+                            "context", 10.0, "keep", 1)
+            busy = client.pings_until(4, limit_s=120)
+            hosted_ok = sum(1 for a, _ in client.events if a == "/bridge/done")
+            errors = [str(p[1]) for a, p in client.events if a == "/bridge/error" and len(p) > 1]
+
+            burst = 1000 if quick else 5000
+            for i in range(burst):
+                client.send("/bridge/ping", 10_000_000 + i)
+            pongs: set[int] = set()
+            deadline = time.monotonic() + 10
+            while len(pongs) < burst and time.monotonic() < deadline:
+                for address, params in client.receive(0.5):
+                    if address == "/bridge/pong" and len(params) > 1 and isinstance(params[1], int):
+                        pongs.add(params[1])
+
+            client.events.clear()
+            jobs = 20 if quick else 100
+            t0 = time.monotonic()
+            for i in range(jobs):
+                at = 2.0 + i * 1.5
+                client.send("/bridge/inpaint", str(source), at, at + 0.05, "", "keep", 1)
+            during = client.pings_until(jobs, limit_s=600)
+            while client.ended() < jobs and time.monotonic() - t0 < 600:
+                for address, params in client.receive(1.0):
+                    client.events.append((address, params))
+            elapsed = time.monotonic() - t0
+            done = sum(1 for a, _ in client.events if a == "/bridge/done")
+    return {
+        "idle": _percentiles(idle),
+        "busy_4_hosted_jobs": {**_percentiles(busy), "jobs_done": hosted_ok, "target_p99_ms": 5.0,
+                               "errors": errors[:2]},
+        "burst": {"sent": burst, "answered": len(pongs)},
+        "queue": {"jobs": jobs, "done": done, "seconds": elapsed, "jobs_per_s": done / elapsed if elapsed else 0.0,
+                  **{f"ping_{k}": v for k, v in _percentiles(during).items()}},
+    }
+
+
+def print_daemon_report(report: dict[str, object]) -> None:
+    idle, busy, burst, queue = (report[k] for k in ("idle", "busy_4_hosted_jobs", "burst", "queue"))
+    assert isinstance(idle, dict) and isinstance(busy, dict) and isinstance(burst, dict) and isinstance(queue, dict)
+    print(f"OSC ping round trip, idle: p50 {idle['p50_ms']:.2f} ms, p99 {idle['p99_ms']:.2f} ms"
+          f" ({idle['count']} pings)")
+    print(f"OSC ping round trip while 4 hosted jobs fit and splice: p50 {busy['p50_ms']:.2f} ms,"
+          f" p99 {busy['p99_ms']:.2f} ms (target p99 < {busy['target_p99_ms']:g}; {busy['jobs_done']}/4 jobs done)"
+          + "".join(f"\n  job error: {e}" for e in busy["errors"]))
+    print(f"burst of {burst['sent']} pings back to back: {burst['answered']} answered")
+    print(f"{queue['jobs']} local jobs (50 ms gaps) queued at once: {queue['done']} done in {queue['seconds']:.1f} s,"
+          f" {queue['jobs_per_s']:.1f} jobs/s; ping meanwhile p50 {queue['ping_p50_ms']:.2f} ms,"
+          f" p99 {queue['ping_p99_ms']:.2f} ms")
