@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from bridge.errors import BadArguments, BridgeError, UnknownAddress
+from bridge.errors import AccessDenied, BadArguments, BridgeError, UnknownAddress
 from bridge.options import Value
 
 if TYPE_CHECKING:
@@ -116,6 +116,10 @@ class Router:
             if route is None:
                 raise UnknownAddress(f"address {address!r}: unknown; send /bridge/ping, or see the README")
             return route.handler(context, Args(address, params, sender))
+        except AccessDenied as exc:
+            log.warning("refused %s from %s: %s", address[:128], sender[0], exc,
+                        extra={"event": "access_denied", "peer": sender[0]})
+            return [("/bridge/error", [address[:128], str(exc)])]
         except BridgeError as exc:
             return [("/bridge/error", [address[:128], str(exc)])]
         except Exception as exc:  # a handler bug answers, logs once, and the daemon keeps serving
