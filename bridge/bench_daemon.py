@@ -8,6 +8,8 @@ The daemon and the fake services run as their own processes (``serve`` and
 * A burst of 5000 pings sent back to back: how many pongs come back.
 * 100 ``local`` jobs (50 ms gaps) queued at once: jobs per second, and ping round trips
   meanwhile.
+* MIDI note to job accepted, through a private JACK server (``jackd -d dummy``) when
+  ``jackd`` is installed: a pad press from this process to ``/bridge/accepted`` at a subscriber.
 """
 
 from __future__ import annotations
@@ -94,17 +96,22 @@ class _Client:
 
 
 @contextmanager
-def _processes(home: Path, media: Path) -> Iterator[int]:
+def _processes(home: Path, media: Path, *, extra: tuple[str, ...] = (), fake: bool = True) -> Iterator[int]:
     fake_port = _free_port(socket.SOCK_STREAM)
     osc_port = _free_port()
     env = {**os.environ, "INPAINT_BRIDGE_HOME": str(home)}
-    fake = subprocess.Popen([sys.executable, "-m", "bridge", "fake-server", "--port", str(fake_port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
-    assert fake.stdout is not None
-    lines = [fake.stdout.readline() for _ in range(3)]
-    fake_env = dict(item.split("=", 1) for line in lines[1:] for item in line.split()[1:])
+    procs: list[subprocess.Popen[str]] = []
+    fake_env: dict[str, str] = {}
+    if fake:
+        server = subprocess.Popen([sys.executable, "-m", "bridge", "fake-server", "--port", str(fake_port)],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        procs.append(server)
+        assert server.stdout is not None
+        lines = [server.stdout.readline() for _ in range(3)]
+        fake_env = dict(item.split("=", 1) for line in lines[1:] for item in line.split()[1:])
     daemon = subprocess.Popen([sys.executable, "-m", "bridge", "serve", "--osc-port", str(osc_port), "--media-root",
-                               str(media)], stderr=subprocess.DEVNULL, env={**env, **fake_env})
+                               str(media), *extra], stderr=subprocess.DEVNULL, text=True, env={**env, **fake_env})
+    procs.insert(0, daemon)
     try:
         client = _Client(osc_port)
         for _ in range(200):
@@ -112,9 +119,9 @@ def _processes(home: Path, media: Path) -> Iterator[int]:
                 break
         yield osc_port
     finally:
-        for proc in (daemon, fake):
+        for proc in procs:
             proc.terminate()
-        for proc in (daemon, fake):
+        for proc in procs:
             try:
                 proc.wait(20)
             except subprocess.TimeoutExpired:
@@ -127,6 +134,71 @@ def _percentiles(rtts: list[float]) -> dict[str, float]:
     ordered = sorted(rtts)
     return {"p50_ms": statistics.median(ordered) * 1e3,
             "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1e3, "count": len(ordered)}
+
+
+@contextmanager
+def _jack_server() -> Iterator[bool]:
+    """A private JACK server (dummy driver) for this run; yields False when jackd is missing."""
+    import shutil
+
+    if shutil.which("jackd") is None:
+        yield False
+        return
+    name = f"inpaint-bench-{os.getpid()}"
+    old = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    try:
+        yield proc.poll() is None
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if old is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[str, object]:
+    with _jack_server() as running:
+        if not running:
+            return {"available": False, "reason": "jackd is not installed or did not start"}
+        import rtmidi
+
+        with _processes(home, media, extra=("--midi", "--midi-api", "jack"), fake=False) as port:
+            client = _Client(port)
+            client.send("/bridge/subscribe")
+            client.send("/bridge/arm", str(source), 30.0, 30.05)
+            client.send("/bridge/set", "keep", 1)
+            out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "bench")
+            target = None
+            for _ in range(50):
+                names = out.get_ports()
+                target = next((i for i, n in enumerate(names) if "Inpaint Bridge" in n and "LEDs" not in n), None)
+                if target is not None:
+                    break
+                time.sleep(0.1)
+            if target is None:
+                return {"available": False, "reason": "the daemon's MIDI port did not appear"}
+            out.open_port(target)
+            rtts: list[float] = []
+            for i in range(presses + 5):  # the first few warm up the connection and are not counted
+                client.receive(0.001)
+                t0 = time.perf_counter()
+                out.send_message([0x90, 36, 100])
+                out.send_message([0x80, 36, 0])
+                deadline = t0 + 2.0
+                while time.perf_counter() < deadline:
+                    got = client.receive(max(0.001, deadline - time.perf_counter()))
+                    if any(a == "/bridge/accepted" for a, _ in got):
+                        if i >= 5:
+                            rtts.append(time.perf_counter() - t0)
+                        break
+                time.sleep(0.05)
+            out.close_port()
+            return {"available": True, "presses": presses, **_percentiles(rtts)}
 
 
 def run_daemon_bench(*, quick: bool = False) -> dict[str, object]:
@@ -170,7 +242,9 @@ def run_daemon_bench(*, quick: bool = False) -> dict[str, object]:
                     client.events.append((address, params))
             elapsed = time.monotonic() - t0
             done = sum(1 for a, _ in client.events if a == "/bridge/done")
+        midi = _midi_latency(root / "home-midi", media, source, 20 if quick else 100)
     return {
+        "midi_to_accepted": midi,
         "idle": _percentiles(idle),
         "busy_4_hosted_jobs": {**_percentiles(busy), "jobs_done": hosted_ok, "target_p99_ms": 5.0,
                                "errors": errors[:2]},
@@ -189,6 +263,13 @@ def print_daemon_report(report: dict[str, object]) -> None:
           f" p99 {busy['p99_ms']:.2f} ms (target p99 < {busy['target_p99_ms']:g}; {busy['jobs_done']}/4 jobs done)"
           + "".join(f"\n  job error: {e}" for e in busy["errors"]))
     print(f"burst of {burst['sent']} pings back to back: {burst['answered']} answered")
+    midi = report["midi_to_accepted"]
+    assert isinstance(midi, dict)
+    if midi.get("available"):
+        print(f"MIDI note (JACK) to /bridge/accepted: p50 {midi['p50_ms']:.2f} ms, p99 {midi['p99_ms']:.2f} ms"
+              f" ({midi['count']}/{midi['presses']} presses)")
+    else:
+        print(f"MIDI note to /bridge/accepted: not measured ({midi['reason']})")
     print(f"{queue['jobs']} local jobs (50 ms gaps) queued at once: {queue['done']} done in {queue['seconds']:.1f} s,"
           f" {queue['jobs_per_s']:.1f} jobs/s; ping meanwhile p50 {queue['ping_p50_ms']:.2f} ms,"
           f" p99 {queue['ping_p99_ms']:.2f} ms")

@@ -155,6 +155,13 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="takes go here unless a request names a project folder (default: the data folder)")
     v.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds running jobs get at shutdown")
     v.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log lines as text or JSON")
+    v.add_argument("--midi", action="store_true", help="open a virtual MIDI input 'Inpaint Bridge' (and LED output)")
+    v.add_argument("--midi-in", metavar="NAME", help="open this MIDI input port instead of a virtual one")
+    v.add_argument("--midi-out", metavar="NAME", help="send LED feedback to this port instead of a virtual one")
+    v.add_argument("--midi-api", choices=("alsa", "jack", "coremidi", "winmm"),
+                   help="MIDI system (default: the first that works, in that order)")
+    v.add_argument("--midi-map", default="generic", metavar="NAME",
+                   help="controller map: generic, akai-mpk-mini, launchpad-x, yours, or a .toml path")
 
     d = sub.add_parser(
         "send",

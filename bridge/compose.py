@@ -51,7 +51,11 @@ def compose(
         raise BadValue("preset", preset.name, f"is a {preset.operation.value} preset; ask for"
                                               f" {preset.operation.value}, not {operation.value}")
     options: dict[str, Value] = {**(preset.options if preset else {}), **session_own, **own}
-    model_params: dict[str, Value] = {**(preset.params if preset else {}), **session_params, **params}
+    engine = str(options.get("engine", settings.engine))
+    # the offline engine takes no model parameters: a knob turned for a hosted model (in the
+    # session) is left out for it; only parameters the request names itself are checked
+    background = {} if engine == "local" else {**(preset.params if preset else {}), **session_params}
+    model_params: dict[str, Value] = {**background, **params}
     text = prompt or (session.prompt if session else "") or (preset.prompt if preset else "")
     seed = options.get("seed")
     request = EditRequest(
@@ -61,7 +65,7 @@ def compose(
         operation=operation,
         prompt=text,
         negative_prompt=str(options.get("negative_prompt", "")),
-        engine=str(options.get("engine", settings.engine)),
+        engine=engine,
         model=str(options["model"]) if "model" in options else None,
         seed=int(seed) if seed is not None else None,
         params=model_params,

@@ -26,6 +26,7 @@ import httpx
 from bridge.config import Settings
 from bridge.control import queries, requests, state
 from bridge.control.context import Context, job_event
+from bridge.control.midi_map import ControllerMap
 from bridge.control.osc import OscEndpoint, Outgoing
 from bridge.control.routes import Route, Router
 from bridge.engines.base import Engine
@@ -54,6 +55,11 @@ class ServeOptions:
     output_roots: tuple[Path, ...] = ()
     grace_s: float = 10.0
     local_workers: int = 2
+    midi: bool = False
+    midi_in: str | None = None
+    midi_out: str | None = None
+    midi_api: str | None = None
+    midi_map: str = "generic"
 
     def __post_init__(self) -> None:
         try:
@@ -128,6 +134,10 @@ class Daemon:
         def handle(address: str, params: list[object], sender: tuple[str, int]) -> list[Outgoing]:
             return [(sender, reply, args) for reply, args in router.dispatch(context, address, params, sender)]
 
+        context.announce = self._notify
+        if self.options.midi:
+            self._start_midi(router)
+
         self.endpoint = OscEndpoint(handle, allow=self.options.allow)
         endpoint = self.endpoint
         loop = asyncio.get_running_loop()
@@ -142,16 +152,54 @@ class Daemon:
         if resumed:
             log.info("resumed %d unfinished jobs from the journal", len(resumed), extra={"event": "resumed"})
 
+    def _start_midi(self, router: Router) -> None:
+        from bridge.control.midi import MidiControl, MidiUnavailable, open_ports
+        from bridge.control.midi_map import Mapper
+
+        context = self.context
+        assert context is not None
+        controller, save_to = find_controller_map(self.options.midi_map, self.settings.config_dir)
+        control = MidiControl(Mapper(controller), lambda address, args: router.dispatch(context, address, args, None),
+                              save_to=save_to)
+        control.attach(asyncio.get_running_loop())
+        try:
+            control.ports = open_ports(api=self.options.midi_api, in_name=self.options.midi_in,
+                                       out_name=self.options.midi_out, want_output=controller.feedback is not None,
+                                       callback=control.on_bytes)
+        except MidiUnavailable as exc:
+            log.warning("MIDI unavailable, running without it: %s", exc, extra={"event": "midi_unavailable"})
+            return
+        context.midi = control
+        log.info("MIDI via %s: input %r, LED output %r, map %r", control.ports.api, *control.ports.names,
+                 controller.name, extra={"event": "midi_ready"})
+
     def _stats(self) -> dict[str, int]:
         return dict(self.endpoint.stats.__dict__) if self.endpoint else {}
 
     def _notify(self, job: Job) -> None:
-        if self.context is None or self.endpoint is None:
+        context = self.context
+        if context is None or self.endpoint is None:
+            return
+        if context.midi is not None:
+            context.midi.job_state(job.id, job.state.value)
+        if job.state.value == "queued":
+            if job.reply is None:  # MIDI and spool jobs: subscribers hear them begin (OSC senders got a reply)
+                self._send_all(context.destinations(job), "/bridge/accepted", [job.id])
             return
         address, args = job_event(job)
-        for dest in self.context.destinations(job):
-            self.endpoint.send(dest, address, args)
-        self.context.forget(job)
+        wait = context.midi.clock.until_next_bar() if context.midi is not None and address == "/bridge/done" \
+            and context.session.options.get("quantize") else None
+        destinations = context.destinations(job)
+        if wait:
+            asyncio.get_running_loop().call_later(wait, self._send_all, destinations, address, args)
+        else:
+            self._send_all(destinations, address, args)
+        context.forget(job)
+
+    def _send_all(self, destinations: list[tuple[str, int]], address: str, args: list[object]) -> None:
+        if self.endpoint is not None:
+            for dest in destinations:
+                self.endpoint.send(dest, address, args)
 
     async def shutdown(self) -> None:
         if self.endpoint is not None:
@@ -167,9 +215,28 @@ class Daemon:
             await self._client.aclose()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.context is not None and self.context.midi is not None:
+            self.context.midi.close()
         if self._journal is not None:
             self._journal.close()
         log.info("stopped", extra={"event": "stopped"})
+
+
+def find_controller_map(name: str, config_dir: Path) -> tuple[ControllerMap, Path]:
+    """A controller map by name (the user's ``controllers/`` first) or path, and where learn saves it."""
+    from bridge.control.midi_map import load_map
+    from bridge.presets import shipped_folder
+
+    user = config_dir / "controllers"
+    candidates = [Path(name)] if name.endswith(".toml") else [user / f"{name}.toml",
+                                                              shipped_folder() / "controllers" / f"{name}.toml"]
+    for path in candidates:
+        if path.is_file():
+            controller = load_map(path)
+            return controller, path if path.parent == user or name.endswith(".toml") else user / path.name
+    known = sorted({p.stem for folder in (user, shipped_folder() / "controllers") if folder.is_dir()
+                    for p in folder.glob("*.toml")})
+    raise BadValue("--midi-map", name, f"no such controller map; known: {', '.join(known) or 'none'}")
 
 
 def address_table() -> str:

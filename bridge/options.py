@@ -42,6 +42,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("reply_port", int, 1, 65535, "UDP port for this request's replies (same host)"),
     Option("project", str, help="DAW project folder for the take (inside a media or output root)"),
     Option("preset", str, help="preset whose settings this request starts from"),
+    Option("quantize", bool, help="1: hold /bridge/done until the next bar of the incoming MIDI clock"),
 )}
 
 

@@ -21,6 +21,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         media_roots=tuple(p.expanduser() for p in args.media_root),
         output_roots=tuple(p.expanduser() for p in args.output_root),
         grace_s=args.grace,
+        midi=args.midi or bool(args.midi_in),
+        midi_in=args.midi_in,
+        midi_out=args.midi_out,
+        midi_api=args.midi_api,
+        midi_map=args.midi_map,
     )
     secrets = [s for s in (settings.fal.key, settings.wavespeed.key) if s]
     configure_logging(args.log_format, secrets=secrets)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from bridge import __version__
 from bridge.config import Settings
@@ -30,6 +31,11 @@ class Context:
     stats: Callable[[], dict[str, int]] = field(default=lambda: {})
     started: float = field(default_factory=time.monotonic)
     version: str = __version__
+    midi: Any = None
+    """The MIDI control when the daemon runs with --midi (learn mode, LEDs)."""
+    take_index: int = -1
+    announce: Callable[[Job], None] = field(default=lambda job: None)
+    """Tell a job's listeners and the subscribers about it again (previous/next take)."""
 
     def destinations(self, job: Job) -> list[Address]:
         seen: list[Address] = []

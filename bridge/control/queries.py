@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bridge.control.context import Context
 from bridge.control.routes import Args, Reply, Route
+from bridge.errors import BadArguments
 
 __all__ = ["ROUTES"]
 
@@ -21,6 +22,8 @@ def _jobs(ctx: Context, args: Args) -> list[Reply]:
 
 def _subscribe(ctx: Context, args: Args) -> list[Reply]:
     args.at_most(1)
+    if args.sender is None:
+        raise BadArguments(f"{args.address}: only an OSC sender can subscribe")
     port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
     ctx.runner.journal.subscribe(args.sender[0], port)
     return [("/bridge/status", ["subscribed", port])]
@@ -28,9 +31,20 @@ def _subscribe(ctx: Context, args: Args) -> list[Reply]:
 
 def _unsubscribe(ctx: Context, args: Args) -> list[Reply]:
     args.at_most(1)
+    if args.sender is None:
+        raise BadArguments(f"{args.address}: only an OSC sender can unsubscribe")
     port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
     ctx.runner.journal.unsubscribe(args.sender[0], port)
     return [("/bridge/status", ["unsubscribed", port])]
+
+
+def _learn(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(1)
+    action = args.string(0, "action")
+    if ctx.midi is None:
+        raise BadArguments(f"{args.address}: MIDI is not running (start the daemon with --midi)")
+    ctx.midi.learn(action)
+    return [("/bridge/status", ["learning", action])]
 
 
 def _ping(ctx: Context, args: Args) -> list[Reply]:
@@ -44,5 +58,7 @@ ROUTES = [
           "send every job's progress, done and error to this host (at port, default the sender's)", _subscribe),
     Route("/bridge/unsubscribe", "[i:port]", "/bridge/status unsubscribed port", "stop those messages",
           _unsubscribe),
+    Route("/bridge/midi/learn", "s:action", "/bridge/status learning action",
+          "bind the next MIDI message to an action (regenerate, variation, cancel, ...) and save the map", _learn),
     Route("/bridge/ping", "[any ...]", "/bridge/pong s:version [the same arguments]", "health check", _ping),
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bridge.compose import compose
-from bridge.control.context import Context
+from bridge.control.context import Context, job_event
 from bridge.control.routes import Args, Reply, Route
 from bridge.errors import BadArguments
 from bridge.model import Operation
@@ -28,7 +28,9 @@ def _edit(operation: Operation) -> Route:
         composed = compose(operation, source=ctx.roots.source(source), start=start, end=end, prompt=prompt,
                            given=given, settings=ctx.settings, presets=ctx.presets, session=session)
         request = replace(composed.request, folder=ctx.roots.folder(composed.project))
-        reply = (args.sender[0], composed.reply_port) if composed.reply_port else args.sender
+        reply = args.sender
+        if reply is not None and composed.reply_port:
+            reply = (reply[0], composed.reply_port)
         jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply)
         return [("/bridge/accepted", [job.id]) for job in jobs]
 
@@ -54,8 +56,21 @@ def _cancel(ctx: Context, args: Args) -> list[Reply]:
     if not jobs:
         raise BadArguments(f"{args.address}: no active job to cancel")
     for job in jobs:
-        ctx.listen(job.id, args.sender)
+        if args.sender is not None:
+            ctx.listen(job.id, args.sender)
     return [("/bridge/progress", [job.id, "cancelling", job.fraction]) for job in jobs]
+
+
+def _take(ctx: Context, args: Args) -> list[Reply]:
+    args.at_most(1)
+    step = args.integer(0, "step", -16, 16) if len(args) else 1
+    done = [job for job in ctx.runner.last_group if job.take is not None]
+    if not done:
+        raise BadArguments(f"{args.address}: the last request has no finished take yet")
+    ctx.take_index = (ctx.take_index + step) % len(done)
+    job = done[ctx.take_index]
+    ctx.announce(job)
+    return [job_event(job)] if args.sender is not None else []
 
 
 ROUTES = [
@@ -66,4 +81,6 @@ ROUTES = [
           "repeat a job (default: the last) with the next seed", _regenerate),
     Route("/bridge/cancel", "[s:job]", "/bridge/progress job cancelling, then job cancelled",
           "cancel a job (default: every job of the last request), at the service too", _cancel),
+    Route("/bridge/take", "[i:step]", "/bridge/done of that take, also to subscribers",
+          "step through the finished variations of the last request (1 next, -1 previous)", _take),
 ]

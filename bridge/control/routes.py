@@ -42,7 +42,7 @@ class Route:
 class Args:
     """The arguments of one message, read by position with errors that name the field."""
 
-    def __init__(self, address: str, params: Sequence[object], sender: Address) -> None:
+    def __init__(self, address: str, params: Sequence[object], sender: Address | None) -> None:
         self.address = address
         self.params = list(params)
         self.sender = sender
@@ -107,8 +107,13 @@ class Router:
                 raise ValueError(f"{route.address} registered twice")
             self.routes[route.address] = route
 
-    def dispatch(self, context: Context, address: str, params: Sequence[object], sender: Address) -> list[Reply]:
-        """The replies to one message; never raises for anything the sender did."""
+    def dispatch(self, context: Context, address: str, params: Sequence[object],
+                 sender: Address | None) -> list[Reply]:
+        """The replies to one message; never raises for anything the sender did.
+
+        ``sender`` is the OSC sender's address, or ``None`` for MIDI and spool requests,
+        whose jobs are announced to subscribers only.
+        """
         try:
             if not address.startswith("/") or PATTERN_CHARS & set(address) or len(address) > 128:
                 raise UnknownAddress(f"address {address[:64]!r}: patterns and unusual characters are not accepted")
@@ -117,8 +122,9 @@ class Router:
                 raise UnknownAddress(f"address {address!r}: unknown; send /bridge/ping, or see the README")
             return route.handler(context, Args(address, params, sender))
         except AccessDenied as exc:
-            log.warning("refused %s from %s: %s", address[:128], sender[0], exc,
-                        extra={"event": "access_denied", "peer": sender[0]})
+            peer = sender[0] if sender else "midi/spool"
+            log.warning("refused %s from %s: %s", address[:128], peer, exc, extra={"event": "access_denied",
+                                                                                  "peer": peer})
             return [("/bridge/error", [address[:128], str(exc)])]
         except BridgeError as exc:
             return [("/bridge/error", [address[:128], str(exc)])]

@@ -22,6 +22,12 @@ def _status_reply(ctx: Context) -> list[Reply]:
 
 def _arm(ctx: Context, args: Args) -> list[Reply]:
     args.at_most(3)
+    if len(args) == 0:
+        if not ctx.runner.last_group:
+            raise BadArguments(f"{args.address}: no range given and no request yet to take it from")
+        last = ctx.runner.last_group[0].request
+        ctx.session.armed = Armed(str(last.source), last.start, last.end)
+        return _status_reply(ctx)
     source, start, end = args.string(0, "source"), args.number(1, "start"), args.number(2, "end")
     ctx.roots.source(source)
     if not 0 <= start < end:
@@ -68,12 +74,14 @@ def _status(ctx: Context, args: Args) -> list[Reply]:
         if record is None:
             raise JobError(f"job = {job_id!r}: unknown")
         return [("/bridge/progress", [record.id, record.state, record.fraction])]
-    ctx.listen(job.id, args.sender)
+    if args.sender is not None:
+        ctx.listen(job.id, args.sender)
     return [job_event(job)]
 
 
 ROUTES = [
-    Route("/bridge/arm", "s:source f:start f:end", "/bridge/status", "set the range the next trigger uses", _arm),
+    Route("/bridge/arm", "[s:source f:start f:end]", "/bridge/status",
+          "set the range the next trigger uses (no arguments: the last request's)", _arm),
     Route("/bridge/prompt", "s:text", "/bridge/status", "set the prompt the next trigger uses", _prompt),
     Route("/bridge/preset", "s:name", "/bridge/status", "set the preset the next trigger uses ('' clears)",
           _preset),

@@ -156,6 +156,7 @@ class Runner:
         for job in jobs:
             log.info("job %s: queued (%s %s, seed %d)", job.id, job.engine, request.operation.value, job.seed,
                      extra={"event": "job_state", "job_id": job.id, "state": "queued"})
+            self.notify(job)
             self._start(job)
         self._trim()
         return jobs

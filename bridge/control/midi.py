@@ -1,0 +1,280 @@
+"""The MIDI shell: ports through python-rtmidi, messages through mido, commands through the router.
+
+Opening ports is the only place a MIDI backend is imported. The API is tried in the order
+ALSA, JACK, CoreMIDI, Windows MM (or the one ``--midi-api`` names); with no MIDI system
+the daemon runs without MIDI and says so once. Input arrives on rtmidi's thread and is
+handed to the event loop; LED feedback is sent from the loop.
+
+Clock: MIDI clock (24 per quarter note), start, continue, stop and song position are
+followed; with ``quantize`` on (``/bridge/set quantize 1``) a finished job's
+``/bridge/done`` is held until the next bar (4/4) while the clock runs. The job itself is
+not delayed, and the take is not moved in time: the DAW still places it at its range.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.control.midi_map import JOB_ACTIONS, Binding, ControllerMap, Feedback, Mapper, MidiEvent
+
+__all__ = ["API_ORDER", "MidiClock", "MidiControl", "MidiUnavailable", "event_from_bytes", "open_ports", "save_map"]
+
+log = logging.getLogger("bridge.midi")
+
+API_ORDER = ("alsa", "jack", "coremidi", "winmm")
+PORT_NAME = "Inpaint Bridge"
+TICKS_PER_BAR = 96  # 4/4 at 24 clocks per quarter note
+
+
+class MidiUnavailable(Exception):
+    """No MIDI system could be opened; the reason says why."""
+
+
+def event_from_bytes(data: list[int]) -> MidiEvent | None:
+    """A channel message as :class:`MidiEvent` (``None`` for anything else)."""
+    if not data:
+        return None
+    status = data[0]
+    kind, channel = status & 0xF0, (status & 0x0F) + 1
+    if kind == 0x90 and len(data) >= 3:
+        return MidiEvent("note_on" if data[2] else "note_off", channel, data[1], data[2])
+    if kind == 0x80 and len(data) >= 3:
+        return MidiEvent("note_off", channel, data[1], data[2])
+    if kind == 0xB0 and len(data) >= 3:
+        return MidiEvent("cc", channel, data[1], data[2])
+    if kind == 0xC0 and len(data) >= 2:
+        return MidiEvent("program", channel, data[1])
+    return None
+
+
+@dataclass
+class MidiClock:
+    """Song position from MIDI clock: ticks since the song's start, and the tick period."""
+
+    running: bool = False
+    ticks: int = 0
+    period_s: float | None = None
+    _last: float | None = None
+
+    def feed(self, status: int, data: list[int], now: float) -> None:
+        if status == 0xF8:
+            if self._last is not None:
+                gap = now - self._last
+                if 0 < gap < 0.25:
+                    self.period_s = gap if self.period_s is None else 0.9 * self.period_s + 0.1 * gap
+            self._last = now
+            if self.running:
+                self.ticks += 1
+        elif status == 0xFA:
+            self.running, self.ticks = True, 0
+        elif status == 0xFB:
+            self.running = True
+        elif status == 0xFC:
+            self.running = False
+        elif status == 0xF2 and len(data) >= 3:
+            self.ticks = (data[1] | (data[2] << 7)) * 6
+
+    def until_next_bar(self) -> float | None:
+        """Seconds to the next bar line, or ``None`` when the clock is not running."""
+        if not self.running or self.period_s is None:
+            return None
+        remaining = TICKS_PER_BAR - self.ticks % TICKS_PER_BAR
+        return remaining * self.period_s
+
+
+@dataclass
+class Ports:
+    midi_in: Any
+    midi_out: Any | None
+    api: str
+    names: tuple[str, str | None]
+
+    def send(self, message: list[int]) -> None:
+        if self.midi_out is not None:
+            self.midi_out.send_message(message)
+
+    def close(self) -> None:
+        for port in (self.midi_in, self.midi_out):
+            if port is not None:
+                port.close_port()
+                del port
+
+
+def open_ports(*, api: str | None, in_name: str | None, out_name: str | None, want_output: bool,
+               callback: Callable[[list[int]], None]) -> Ports:
+    """Open the input (a named port, or our virtual port) and, when wanted, the LED output."""
+    try:
+        import rtmidi
+    except ImportError as exc:
+        raise MidiUnavailable(f"python-rtmidi cannot load ({exc}); on Linux install libasound2") from exc
+    codes = {"alsa": rtmidi.API_LINUX_ALSA, "jack": rtmidi.API_UNIX_JACK, "coremidi": rtmidi.API_MACOSX_CORE,
+             "winmm": rtmidi.API_WINDOWS_MM}
+    compiled = set(rtmidi.get_compiled_api())
+    order = [api] if api else [a for a in API_ORDER if codes[a] in compiled]
+    reasons = []
+    for name in order:
+        if name not in codes:
+            raise MidiUnavailable(f"--midi-api {name!r}: use one of {', '.join(API_ORDER)}")
+        try:
+            return _open(rtmidi, codes[name], name, in_name, out_name, want_output, callback)
+        except (SystemError, RuntimeError, OSError, rtmidi.RtMidiError) as exc:
+            reasons.append(f"{name}: {str(exc).strip() or type(exc).__name__}")
+    raise MidiUnavailable("; ".join(reasons) or "no MIDI API compiled into python-rtmidi")
+
+
+def _open(rtmidi: Any, code: int, api: str, in_name: str | None, out_name: str | None, want_output: bool,
+          callback: Callable[[list[int]], None]) -> Ports:
+    midi_in = rtmidi.MidiIn(code, PORT_NAME)
+    midi_in.ignore_types(sysex=True, timing=False, active_sense=True)
+    if in_name:
+        midi_in.open_port(_find(midi_in, in_name))
+    else:
+        midi_in.open_virtual_port(PORT_NAME)
+    midi_in.set_callback(lambda event, _data: callback(list(event[0])))
+    midi_out = None
+    if want_output or out_name:
+        midi_out = rtmidi.MidiOut(code, PORT_NAME)
+        if out_name:
+            midi_out.open_port(_find(midi_out, out_name))
+        else:
+            midi_out.open_virtual_port(f"{PORT_NAME} LEDs")
+    led_name = out_name or (f"{PORT_NAME} LEDs" if midi_out else None)
+    return Ports(midi_in, midi_out, api, (in_name or PORT_NAME, led_name))
+
+
+def _find(port: Any, name: str) -> int:
+    names = port.get_ports()
+    for i, candidate in enumerate(names):
+        if name == candidate or name in candidate:
+            return i
+    raise OSError(f"no MIDI port named {name!r}; there are: {', '.join(names) or 'none'}")
+
+
+Dispatch = Callable[[str, list[object]], list[tuple[str, Any]]]
+
+
+@dataclass
+class MidiControl:
+    """Runs MIDI input through the map and the router, and shows each pad's job on its LED."""
+
+    mapper: Mapper
+    dispatch: Dispatch
+    ports: Ports | None = None
+    clock: MidiClock = field(default_factory=MidiClock)
+    save_to: Path | None = None
+    pads: dict[str, Binding] = field(default_factory=dict)
+    """Which binding started each job, for its LED."""
+    latencies: list[float] = field(default_factory=list)
+    _loop: asyncio.AbstractEventLoop | None = None
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def on_bytes(self, data: list[int]) -> None:
+        """Called on rtmidi's thread: stamp and hand over to the event loop."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.handle_bytes, data, time.perf_counter())
+
+    def handle_bytes(self, data: list[int], stamp: float | None = None) -> None:
+        if not data:
+            return
+        if data[0] >= 0xF0:
+            self.clock.feed(data[0], data, time.monotonic())
+            return
+        event = event_from_bytes(data)
+        if event is not None:
+            self.handle(event, stamp)
+
+    def handle(self, event: MidiEvent, stamp: float | None = None) -> None:
+        for command in self.mapper.handle(event):
+            if command.address == "/bridge/midi/learned":
+                action, message, number, channel = command.args
+                log.info("learned: %s %s on channel %s -> %s", message, number, channel, action,
+                         extra={"event": "midi_learned"})
+                if self.save_to is not None:
+                    save_map(self.mapper.map, self.save_to)
+                continue
+            replies = self.dispatch(command.address, list(command.args))
+            for address, args in replies:
+                if address == "/bridge/accepted" and command.binding.action in JOB_ACTIONS:
+                    self.pads[str(args[0])] = command.binding
+                    if stamp is not None:
+                        self.latencies.append(time.perf_counter() - stamp)
+                    self.led(command.binding, "queued")
+                elif address == "/bridge/error":
+                    log.warning("MIDI %s: %s", command.address, args[1], extra={"event": "midi_error"})
+                    self.led(command.binding, "error")
+
+    def job_state(self, job_id: str, state: str) -> None:
+        binding = self.pads.get(job_id)
+        if binding is None:
+            return
+        shown = {"queued": "queued", "rendering": "running", "submitted": "running", "running": "running",
+                 "fitting": "running", "done": "done", "failed": "error", "cancelled": "off"}.get(state)
+        if shown:
+            self.led(binding, shown)
+        if state in ("done", "failed", "cancelled"):
+            self.pads.pop(job_id, None)
+
+    def led(self, binding: Binding, state: str) -> None:
+        feedback: Feedback | None = self.mapper.map.feedback
+        if self.ports is None or feedback is None or binding.number is None:
+            return
+        channel = (feedback.channel or binding.channel or 1) - 1
+        value = feedback.states.get(state, 0)
+        status = (0x90 if feedback.kind == "note" else 0xB0) | channel
+        try:
+            self.ports.send([status, binding.number, value])
+        except (OSError, RuntimeError, SystemError) as exc:
+            log.warning("LED feedback failed: %s", exc)
+
+    def learn(self, action: str) -> None:
+        self.mapper.learn(action)
+
+    def close(self) -> None:
+        if self.ports is not None:
+            self.ports.close()
+            self.ports = None
+
+
+def save_map(controller: ControllerMap, path: Path) -> None:
+    """Write a controller map back as TOML (after learn), atomically."""
+    from bridge.audio.io import write_text
+
+    lines = [f"name = {_toml(controller.name)}", f"description = {_toml(controller.description)}", ""]
+    if controller.feedback is not None:
+        fb = controller.feedback
+        lines += ["[feedback]", f"kind = {_toml(fb.kind)}"]
+        if fb.channel is not None:
+            lines.append(f"channel = {fb.channel}")
+        lines += [f"{k} = {v}" for k, v in fb.states.items()] + [""]
+    defaults = Binding(message="note")
+    renames = {"low": "min", "high": "max"}
+    for b in controller.bindings:
+        lines.append("[[binding]]")
+        for key in ("message", "number", "channel", "mode", "action", "learn_action", "param", "low", "high",
+                    "curve", "encoder", "step", "integer", "presets"):
+            value = getattr(b, key)
+            if key != "message" and (value is None or value == getattr(defaults, key)):
+                continue
+            lines.append(f"{renames.get(key, key)} = {_toml(value)}")
+        lines.append("")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, "\n".join(lines))
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'

@@ -1,0 +1,130 @@
+"""Controller maps with plain MIDI events: no ports, no backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bridge.control.midi import MidiClock, event_from_bytes, save_map
+from bridge.control.midi_map import ControllerMap, Mapper, MidiEvent, load_map, shipped_maps
+from bridge.errors import PresetError
+
+
+def generic() -> Mapper:
+    return Mapper(load_map(next(p for p in shipped_maps() if p.stem == "generic")))
+
+
+def commands(mapper: Mapper, *events: MidiEvent) -> list[tuple[str, tuple[object, ...]]]:
+    return [(c.address, c.args) for e in events for c in mapper.handle(e)]
+
+
+def test_pad_36_regenerates_on_the_rising_edge_only() -> None:
+    m = generic()
+    press, release = MidiEvent("note_on", 1, 36, 100), MidiEvent("note_off", 1, 36, 0)
+    assert commands(m, press) == [("/bridge/inpaint", ())]
+    assert commands(m, press) == []  # held: no second trigger
+    assert commands(m, release, press) == [("/bridge/inpaint", ())]
+    assert commands(m, MidiEvent("note_on", 1, 36, 0)) == []  # note on with velocity 0 is a release
+
+
+@pytest.mark.parametrize("note,expected", [(37, ("/bridge/regenerate", ())), (38, ("/bridge/take", (-1,))),
+                                           (39, ("/bridge/take", (1,))), (40, ("/bridge/arm", ())),
+                                           (42, ("/bridge/cancel", ())), (43, ("/bridge/midi/learn", ("regenerate",)))])
+def test_pad_actions(note: int, expected: tuple[str, tuple[object, ...]]) -> None:
+    assert commands(generic(), MidiEvent("note_on", 1, note, 90)) == [expected]
+
+
+def test_knobs_set_parameters_with_range_and_curve() -> None:
+    m = generic()
+    assert commands(m, MidiEvent("cc", 1, 70, 127)) == [("/bridge/set", ("guidance", 25.0))]
+    assert commands(m, MidiEvent("cc", 1, 70, 0)) == [("/bridge/set", ("guidance", 0.0))]
+    assert commands(m, MidiEvent("cc", 1, 71, 64)) == [("/bridge/set", ("steps", 52))]
+    [(_, (_, fade))] = commands(m, MidiEvent("cc", 1, 73, 64))
+    assert isinstance(fade, float) and 30 < fade < 34  # exponential: the middle of 2..500 ms is their geometric mean
+
+
+def test_relative_encoders() -> None:
+    controller = load_map(next(p for p in shipped_maps() if p.stem == "generic"))
+    from dataclasses import replace
+
+    knob = replace(controller.bindings[8], encoder="relative2c", step=1.0)
+    knob64 = replace(controller.bindings[8], number=90, encoder="relative64", step=1.0)
+    m = Mapper(ControllerMap("t", (knob, knob64)))
+    assert commands(m, MidiEvent("cc", 1, 70, 3)) == [("/bridge/set", ("guidance", 3.0))]
+    assert commands(m, MidiEvent("cc", 1, 70, 127)) == [("/bridge/set", ("guidance", 2.0))]  # -1
+    assert commands(m, MidiEvent("cc", 1, 90, 66)) == [("/bridge/set", ("guidance", 4.0))]  # +2
+    assert commands(m, MidiEvent("cc", 1, 90, 0)) == [("/bridge/set", ("guidance", 0.0))]  # clamped
+
+
+def test_program_change_picks_a_preset_and_channels_filter() -> None:
+    assert commands(generic(), MidiEvent("program", 5, 1)) == [("/bridge/preset", ("room-tone",))]
+    assert commands(generic(), MidiEvent("program", 5, 100)) == []
+    mpk = Mapper(load_map(next(p for p in shipped_maps() if p.stem == "akai-mpk-mini")))
+    assert commands(mpk, MidiEvent("note_on", 10, 36, 90)) == [("/bridge/inpaint", ())]
+    assert commands(mpk, MidiEvent("note_on", 1, 36, 90)) == []
+
+
+def test_toggle_fires_every_other_press() -> None:
+    controller = load_map(next(p for p in shipped_maps() if p.stem == "generic"))
+    from dataclasses import replace
+
+    m = Mapper(replace(controller, bindings=(replace(controller.bindings[0], mode="toggle"),)))
+    on, off = MidiEvent("note_on", 1, 36, 90), MidiEvent("note_off", 1, 36, 0)
+    assert [len(commands(m, on, off)) for _ in range(4)] == [1, 0, 1, 0]
+
+
+def test_learn_binds_the_next_message_and_saves(tmp_path: Path) -> None:
+    m = generic()
+    m.learn("cancel")
+    assert commands(m, MidiEvent("note_on", 3, 60, 100)) == [("/bridge/midi/learned", ("cancel", "note", 60, 3))]
+    assert commands(m, MidiEvent("note_off", 3, 60, 0), MidiEvent("note_on", 3, 60, 100)) == [("/bridge/cancel", ())]
+    save_map(m.map, tmp_path / "mine.toml")
+    again = Mapper(load_map(tmp_path / "mine.toml"))
+    assert commands(again, MidiEvent("note_on", 3, 60, 100)) == [("/bridge/cancel", ())]
+    assert commands(again, MidiEvent("cc", 1, 73, 64)) == commands(generic(), MidiEvent("cc", 1, 73, 64))
+    with pytest.raises(PresetError, match="learn binds one of"):
+        m.learn("dance")
+
+
+@pytest.mark.parametrize("text,words", [
+    ('[[binding]]\nmessage = "sysex"\n', "binding 1 message = 'sysex'"),
+    ('[[binding]]\nmessage = "note"\nnumber = 200\naction = "cancel"\n', "binding 1 number = 200"),
+    ('[[binding]]\nmessage = "note"\nnumber = 36\n', "exactly one of action or param"),
+    ('[[binding]]\nmessage = "note"\nnumber = 36\naction = "explode"\n', "action = 'explode'"),
+    ('[[binding]]\nmessage = "cc"\nnumber = 1\nparam = "x"\ncurve = "wobbly"\n', "curve = 'wobbly'"),
+    ('[[binding]]\nmessage = "program"\n', "needs presets"),
+    ('[feedback]\ndone = 300\n', "feedback done = 300"),
+    ('colour = 1\n', "colour: unknown key"),
+])
+def test_bad_maps_name_file_binding_and_key(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(PresetError) as caught:
+        load_map(path)
+    assert "bad.toml" in str(caught.value) and words in str(caught.value)
+
+
+def test_every_shipped_map_loads() -> None:
+    names = {load_map(p).name for p in shipped_maps()}
+    assert {"generic", "akai-mpk-mini", "launchpad-x"} <= names
+
+
+def test_bytes_to_events_and_clock() -> None:
+    assert event_from_bytes([0x99, 36, 100]) == MidiEvent("note_on", 10, 36, 100)
+    assert event_from_bytes([0x90, 36, 0]) == MidiEvent("note_off", 1, 36, 0)
+    assert event_from_bytes([0xB0, 7, 64]) == MidiEvent("cc", 1, 7, 64)
+    assert event_from_bytes([0xC4, 3]) == MidiEvent("program", 5, 3)
+    assert event_from_bytes([0xE0, 0, 64]) is None
+    clock = MidiClock()
+    assert clock.until_next_bar() is None
+    clock.feed(0xFA, [0xFA], 0.0)
+    for i in range(30):
+        clock.feed(0xF8, [0xF8], 0.02 * (i + 1))  # 24 clocks per quarter at 0.02 s: 125 bpm
+    assert clock.ticks == 30
+    wait = clock.until_next_bar()
+    assert wait is not None and abs(wait - 66 * 0.02) < 1e-6
+    clock.feed(0xF2, [0xF2, 16, 0], 1.0)  # song position: 16 sixteenths = one bar
+    assert clock.ticks == 96 and abs((clock.until_next_bar() or 0) - 96 * 0.02) < 1e-6
+    clock.feed(0xFC, [0xFC], 1.1)
+    assert clock.until_next_bar() is None

@@ -1,0 +1,99 @@
+"""MIDI through a real JACK server (jackd -d dummy): a pad press from another process starts a job
+on the armed range, and the pad's LED follows the job on the daemon's output port."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from bridge.audio.signals import loop
+
+from ..daemon_helpers import OscClient, running_daemon
+
+PEER = Path(__file__).with_name("midi_peer.py")
+
+
+@pytest.fixture(scope="module")
+def jack() -> Iterator[None]:
+    if shutil.which("jackd") is None:
+        pytest.skip("jackd is not installed (Debian package jackd2; .ci/run installs it)")
+    proc = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "512"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    if proc.poll() is not None:
+        pytest.skip("jackd did not start")
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def peer(send: str, until: int | None = None) -> list[list[int]]:
+    args = [sys.executable, str(PEER), send] + ([str(until)] if until is not None else [])
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return list(json.loads(done.stdout))
+
+
+def test_pad_press_through_jack_starts_a_job_and_its_led_follows(jack: None, tmp_path: Path) -> None:
+    sf.write(tmp_path / "song.wav", loop(48000, 12.0, channels=2), 48000, subtype="PCM_24")
+    with running_daemon(media=[tmp_path], midi=True, midi_api="jack") as daemon:
+        assert daemon.context is not None and daemon.context.midi is not None, "MIDI did not open on JACK"
+        client = OscClient(daemon.osc_address)
+        try:
+            client.send("/bridge/subscribe")
+            client.reply("/bridge/status")
+            client.send("/bridge/arm", str(tmp_path / "song.wav"), 5.0, 5.3)
+            client.reply("/bridge/status")
+            # knob 1 (CC 70) to the top, program change 0 (fill-dropout), then pad 1 (note 36)
+            leds = peer("b0 46 7f;c0 00;90 24 64;80 24 00", until=64)
+            job = client.reply("/bridge/accepted")[1][0]
+            address, args = client.job_end(job)
+            assert address == "/bridge/done", args
+            assert [m for m in leds if m[1] == 36][0] == [0x90, 36, 8]  # queued
+            assert [0x90, 36, 24] in leds and leds[-1] == [0x90, 36, 64]  # running, then done
+            client.send("/bridge/status")
+            status = client.reply("/bridge/status")[1]
+            assert status[status.index("guidance") + 1] == 25.0
+            assert status[status.index("preset") + 1] == "fill-dropout"
+            manifest = json.loads(Path(args[5]).read_text())
+            assert manifest["parameters"]["fade_ms"] == 10.0  # fill-dropout's fade
+        finally:
+            client.close()
+
+
+def test_learn_over_osc_binds_the_next_note(jack: None, tmp_path: Path) -> None:
+    with running_daemon(media=[tmp_path], midi=True, midi_api="jack") as daemon:
+        client = OscClient(daemon.osc_address)
+        try:
+            client.send("/bridge/midi/learn", "cancel")
+            assert client.reply("/bridge/status")[1] == ["learning", "cancel"]
+            peer("90 3c 64")
+            saved = daemon.settings.config_dir / "controllers" / "generic.toml"
+            deadline = time.monotonic() + 5
+            while not saved.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert 'action = "cancel"' in saved.read_text() and "number = 60" in saved.read_text()
+        finally:
+            client.close()
+
+
+def test_no_midi_system_runs_without_midi(tmp_path: Path) -> None:
+    with running_daemon(media=[tmp_path], midi=True, midi_api="coremidi") as daemon:
+        assert daemon.context is not None and daemon.context.midi is None
+        client = OscClient(daemon.osc_address)
+        try:
+            client.ping()
+            client.send("/bridge/midi/learn", "cancel")
+            assert "MIDI is not running" in client.reply("/bridge/error")[1][1]
+        finally:
+            client.close()
