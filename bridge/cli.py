@@ -155,6 +155,8 @@ def _build_parser() -> argparse.ArgumentParser:
                    help="takes go here unless a request names a project folder (default: the data folder)")
     v.add_argument("--grace", type=float, default=10.0, metavar="S", help="seconds running jobs get at shutdown")
     v.add_argument("--log-format", choices=("text", "json"), default="text", help="stderr log lines as text or JSON")
+    v.add_argument("--spool", type=Path, metavar="DIR",
+                   help="spool folder for hosts without sockets, e.g. REAPER (default: <data folder>/spool)")
     v.add_argument("--midi", action="store_true", help="open a virtual MIDI input 'Inpaint Bridge' (and LED output)")
     v.add_argument("--midi-in", metavar="NAME", help="open this MIDI input port instead of a virtual one")
     v.add_argument("--midi-out", metavar="NAME", help="send LED feedback to this port instead of a virtual one")

@@ -29,6 +29,7 @@ from bridge.control.context import Context, job_event
 from bridge.control.midi_map import ControllerMap
 from bridge.control.osc import OscEndpoint, Outgoing
 from bridge.control.routes import Route, Router
+from bridge.control.spool import Spool
 from bridge.engines.base import Engine
 from bridge.engines.http import TIMEOUT
 from bridge.engines.registry import engine_names, make_engine
@@ -60,6 +61,8 @@ class ServeOptions:
     midi_out: str | None = None
     midi_api: str | None = None
     midi_map: str = "generic"
+    spool: Path | None = None
+    """The spool folder (default: the data folder's ``spool``)."""
 
     def __post_init__(self) -> None:
         try:
@@ -84,6 +87,7 @@ class Daemon:
     _client: httpx.AsyncClient | None = None
     _journal: Journal | None = None
     _pool: ProcessPoolExecutor | None = None
+    spool: Spool | None = None
     _signals: int = 0
 
     @property
@@ -137,6 +141,8 @@ class Daemon:
         context.announce = self._notify
         if self.options.midi:
             self._start_midi(router)
+        self.spool = Spool(self.options.spool or settings.data_dir / "spool",
+                           lambda address, args: router.dispatch(context, address, args, None))
 
         self.endpoint = OscEndpoint(handle, allow=self.options.allow)
         endpoint = self.endpoint
@@ -148,6 +154,8 @@ class Daemon:
         ready = ", ".join(f"{n}{'' if e.readiness() is None else ' (not ready)'}" for n, e in self.engines.items())
         log.info("listening for OSC on %s:%d; engines: %s; media roots: %s; takes in %s", host, port, ready,
                  ", ".join(map(str, roots.media)), roots.output[0], extra={"event": "ready"})
+        self.spool.start()
+        log.info("spool folder %s", self.spool.folder, extra={"event": "spool_ready"})
         resumed = runner.resume()
         if resumed:
             log.info("resumed %d unfinished jobs from the journal", len(resumed), extra={"event": "resumed"})
@@ -182,6 +190,8 @@ class Daemon:
             return
         if context.midi is not None:
             context.midi.job_state(job.id, job.state.value)
+        if self.spool is not None:
+            self.spool.job_changed(job)
         if job.state.value == "queued":
             if job.reply is None:  # MIDI and spool jobs: subscribers hear them begin (OSC senders got a reply)
                 self._send_all(context.destinations(job), "/bridge/accepted", [job.id])
@@ -202,6 +212,8 @@ class Daemon:
                 self.endpoint.send(dest, address, args)
 
     async def shutdown(self) -> None:
+        if self.spool is not None:
+            await self.spool.stop()
         if self.endpoint is not None:
             self.endpoint.closing = True
         if self.context is not None:

@@ -26,6 +26,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         midi_out=args.midi_out,
         midi_api=args.midi_api,
         midi_map=args.midi_map,
+        spool=args.spool.expanduser() if args.spool else None,
     )
     secrets = [s for s in (settings.fal.key, settings.wavespeed.key) if s]
     configure_logging(args.log_format, secrets=secrets)

@@ -1,0 +1,208 @@
+"""The spool folder: the control surface for hosts without sockets (REAPER's Lua).
+
+A client writes ``requests/<id>.json`` atomically (write elsewhere, then rename)::
+
+    {"id": "r-1700000000-42", "address": "/bridge/inpaint",
+     "args": ["/music/take3.wav", 12.4, 12.75, "rain on a tin roof", "engine", "fal"]}
+
+The address and arguments are those of OSC, and go through the same router and checks.
+The daemon removes the request and keeps ``results/<id>.json`` up to date, rewriting it
+atomically at every change::
+
+    {"id": ..., "address": ..., "replies": [["/bridge/accepted", ["ab12"]], ...],
+     "jobs": {"ab12": {"state": "done", "fraction": 1.0, "take_path": ..., "take_start": ...,
+                       "take_end": ..., "seed": ..., "manifest_path": ..., "error": null}},
+     "finished": true, "error": null}
+
+``finished`` is true once every job has ended (or at once for requests that start none).
+A request that cannot be read gets a result with ``error`` naming the problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bridge.audio.io import write_text
+from bridge.jobs.runner import Job
+
+__all__ = ["Spool"]
+
+log = logging.getLogger("bridge.spool")
+
+NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}\.json")
+MAX_REQUEST_BYTES = 64 * 1024
+POLL_S = 0.1
+KEEP_RESULTS_S = 7 * 24 * 3600
+
+Dispatch = Callable[[str, list[object]], list[tuple[str, Sequence[object]]]]
+
+
+@dataclass
+class _Pending:
+    id: str
+    address: str
+    replies: list[list[object]] = field(default_factory=list)
+    jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error: str | None = None
+
+
+@dataclass
+class Spool:
+    folder: Path
+    dispatch: Dispatch
+    pending: dict[str, _Pending] = field(default_factory=dict)
+    """By job id: the request each job came from."""
+    _task: asyncio.Task[None] | None = None
+
+    @property
+    def requests(self) -> Path:
+        return self.folder / "requests"
+
+    @property
+    def results(self) -> Path:
+        return self.folder / "results"
+
+    def start(self) -> None:
+        self.requests.mkdir(parents=True, exist_ok=True)
+        self.results.mkdir(parents=True, exist_ok=True)
+        self._recover()
+        self._task = asyncio.get_running_loop().create_task(self._watch(), name="spool")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+
+    async def _watch(self) -> None:
+        await asyncio.to_thread(self._prune)
+        while True:
+            try:
+                for name, text, problem in await asyncio.to_thread(self._take_requests):
+                    self._handle(name, text, problem)
+            except Exception:  # the watch must survive anything a file can do
+                log.exception("spool: reading requests failed")
+            await asyncio.sleep(POLL_S)
+
+    def _take_requests(self) -> list[tuple[str, str, str | None]]:
+        """Read and remove every complete request file, oldest first."""
+        out = []
+        entries = sorted(self.requests.iterdir(), key=lambda p: p.stat().st_mtime) if self.requests.is_dir() else []
+        for path in entries:
+            if path.name.startswith(".") or not path.name.endswith(".json"):
+                continue
+            problem = None if NAME.fullmatch(path.name) else "file name must be letters, digits, '-', '_', '.'"
+            text = ""
+            try:
+                if path.stat().st_size > MAX_REQUEST_BYTES:
+                    problem = f"larger than {MAX_REQUEST_BYTES} bytes"
+                else:
+                    text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                problem = f"cannot be read ({exc})"
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            out.append((path.name, text, problem))
+        return out
+
+    def _handle(self, name: str, text: str, problem: str | None) -> None:
+        request_id = name[: -len(".json")]
+        if problem is None:
+            try:
+                doc = json.loads(text)
+            except json.JSONDecodeError as exc:
+                doc, problem = None, f"not valid JSON ({exc.msg} at line {exc.lineno})"
+            if problem is None:
+                problem = _check(doc)
+        if problem is not None:
+            log.warning("spool request %s refused: %s", name, problem, extra={"event": "spool_refused"})
+            self._write(_Pending(request_id, "", error=f"request {name}: {problem}"), finished=True)
+            return
+        address, args = str(doc["address"]), list(doc.get("args", []))
+        entry = _Pending(str(doc.get("id", request_id)), address)
+        for reply, reply_args in self.dispatch(address, args):
+            entry.replies.append([reply, list(reply_args)])
+            if reply == "/bridge/accepted":
+                job_id = str(reply_args[0])
+                entry.jobs[job_id] = {"state": "queued", "fraction": 0.0}
+                self.pending[job_id] = entry
+            elif reply == "/bridge/error":
+                entry.error = str(reply_args[1]) if len(reply_args) > 1 else "error"
+        self._write(entry, finished=not entry.jobs)
+
+    def job_changed(self, job: Job) -> None:
+        """Called on every job state change: update the result of the request it came from."""
+        entry = self.pending.get(job.id)
+        if entry is None:
+            return
+        info: dict[str, Any] = {"state": job.state.value, "fraction": job.fraction, "seed": job.seed,
+                                "error": job.error if not job.active else None}
+        if job.take is not None:
+            take = job.take
+            info.update(take_path=str(take.path), take_start=take.take_start, take_end=take.take_end,
+                        manifest_path=str(take.manifest_path), engine=take.engine, model=take.model)
+        entry.jobs[job.id] = info
+        finished = all(j["state"] in ("done", "failed", "cancelled") for j in entry.jobs.values())
+        self._write(entry, finished=finished)
+        if finished:
+            for job_id in entry.jobs:
+                self.pending.pop(job_id, None)
+
+    def _write(self, entry: _Pending, *, finished: bool) -> None:
+        doc = {"id": entry.id, "address": entry.address, "replies": entry.replies, "jobs": entry.jobs,
+               "finished": finished, "error": entry.error, "updated": time.time()}
+        try:
+            write_text(self.results / f"{entry.id}.json", json.dumps(doc, indent=1))
+        except Exception as exc:
+            log.warning("spool: result %s cannot be written: %s", entry.id, exc)
+
+    def _recover(self) -> None:
+        """After a restart: unfinished results name the jobs they wait for, which resume."""
+        for path in self.results.glob("*.json"):
+            try:
+                doc = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if isinstance(doc, dict) and not doc.get("finished") and isinstance(doc.get("jobs"), dict):
+                entry = _Pending(str(doc.get("id", path.stem)), str(doc.get("address", "")),
+                                 list(doc.get("replies", [])), dict(doc["jobs"]), doc.get("error"))
+                for job_id in entry.jobs:
+                    self.pending[job_id] = entry
+
+    def _prune(self) -> None:
+        """Results nobody collected for a week are removed."""
+        cutoff = time.time() - KEEP_RESULTS_S
+        for path in self.results.glob("*.json"):
+            try:
+                if path.stat().st_mtime < cutoff:
+                    os.unlink(path)
+            except OSError:
+                pass
+
+
+def _check(doc: object) -> str | None:
+    if not isinstance(doc, dict):
+        return "must be a JSON object"
+    address = doc.get("address")
+    if not isinstance(address, str) or not address.startswith("/bridge/"):
+        return f"address = {address!r}: must be a /bridge/... address"
+    args = doc.get("args", [])
+    if not isinstance(args, list) or not all(isinstance(a, str | int | float | bool) for a in args):
+        return "args must be a list of strings, numbers and booleans"
+    rid = doc.get("id")
+    if rid is not None and (not isinstance(rid, str) or not NAME.fullmatch(rid + ".json")):
+        return f"id = {rid!r}: must be letters, digits, '-', '_', '.'"
+    return None
