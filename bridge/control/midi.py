@@ -1,4 +1,4 @@
-"""The MIDI shell: ports through python-rtmidi, messages through mido, commands through the router.
+"""The MIDI shell: ports through python-rtmidi, messages parsed by mido, commands through the router.
 
 Opening ports is the only place a MIDI backend is imported. The API is tried in the order
 ALSA, JACK, CoreMIDI, Windows MM (or the one ``--midi-api`` names); with no MIDI system
@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import mido
+
 from bridge.control.midi_map import JOB_ACTIONS, Binding, ControllerMap, Feedback, Mapper, MidiEvent
 
 __all__ = ["API_ORDER", "MidiClock", "MidiControl", "MidiUnavailable", "event_from_bytes", "open_ports", "save_map"]
@@ -37,19 +39,19 @@ class MidiUnavailable(Exception):
 
 
 def event_from_bytes(data: list[int]) -> MidiEvent | None:
-    """A channel message as :class:`MidiEvent` (``None`` for anything else)."""
-    if not data:
+    """A channel message as :class:`MidiEvent` (``None`` for anything else, or malformed bytes)."""
+    try:
+        msg = mido.Message.from_bytes(data)
+    except (ValueError, TypeError, IndexError):
         return None
-    status = data[0]
-    kind, channel = status & 0xF0, (status & 0x0F) + 1
-    if kind == 0x90 and len(data) >= 3:
-        return MidiEvent("note_on" if data[2] else "note_off", channel, data[1], data[2])
-    if kind == 0x80 and len(data) >= 3:
-        return MidiEvent("note_off", channel, data[1], data[2])
-    if kind == 0xB0 and len(data) >= 3:
-        return MidiEvent("cc", channel, data[1], data[2])
-    if kind == 0xC0 and len(data) >= 2:
-        return MidiEvent("program", channel, data[1])
+    if msg.type == "note_on":
+        return MidiEvent("note_on" if msg.velocity else "note_off", msg.channel + 1, msg.note, msg.velocity)
+    if msg.type == "note_off":
+        return MidiEvent("note_off", msg.channel + 1, msg.note, msg.velocity)
+    if msg.type == "control_change":
+        return MidiEvent("cc", msg.channel + 1, msg.control, msg.value)
+    if msg.type == "program_change":
+        return MidiEvent("program", msg.channel + 1, msg.program)
     return None
 
 

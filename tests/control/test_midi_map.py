@@ -115,7 +115,8 @@ def test_bytes_to_events_and_clock() -> None:
     assert event_from_bytes([0x90, 36, 0]) == MidiEvent("note_off", 1, 36, 0)
     assert event_from_bytes([0xB0, 7, 64]) == MidiEvent("cc", 1, 7, 64)
     assert event_from_bytes([0xC4, 3]) == MidiEvent("program", 5, 3)
-    assert event_from_bytes([0xE0, 0, 64]) is None
+    assert event_from_bytes([0xE0, 0, 64]) is None  # pitch bend: not mapped
+    assert event_from_bytes([0x90, 200, 1]) is None  # a data byte >= 128 is malformed
     clock = MidiClock()
     assert clock.until_next_bar() is None
     clock.feed(0xFA, [0xFA], 0.0)
