@@ -162,7 +162,7 @@ def _build_parser() -> argparse.ArgumentParser:
     v.add_argument("--midi-out", metavar="NAME", help="send LED feedback to this port instead of a virtual one")
     v.add_argument("--midi-api", choices=("alsa", "jack", "coremidi", "winmm"),
                    help="MIDI system (default: the first that works, in that order)")
-    v.add_argument("--midi-map", default="generic", metavar="NAME",
+    v.add_argument("--midi-map", metavar="NAME",
                    help="controller map: generic, akai-mpk-mini, launchpad-x, yours, or a .toml path")
 
     d = sub.add_parser(

@@ -23,6 +23,13 @@
     url = "https://api.wavespeed.ai"
     concurrency = 2
 
+    [midi]                # serve's --midi, --midi-in, --midi-out, --midi-api, --midi-map win
+    enabled = true        # open MIDI without --midi
+    input = "MPK mini 3"  # a port to open instead of the virtual "Inpaint Bridge"
+    output = "MPK mini 3" # where LED feedback goes
+    api = "alsa"          # alsa | jack | coremidi | winmm
+    map = "akai-mpk-mini" # a controller map name or .toml path
+
 Keys are never printed: not in ``repr``, logs, manifests or error messages.
 """
 
@@ -69,6 +76,8 @@ class Settings:
     fallback_local: bool = False
     fal: ServiceSettings = FAL_DEFAULT
     wavespeed: ServiceSettings = WAVESPEED_DEFAULT
+    midi: dict[str, str | bool] = field(default_factory=dict)
+    """The ``[midi]`` section: enabled, input, output, api, map."""
 
     @property
     def config_file(self) -> Path:
@@ -101,6 +110,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     values: dict[str, object] = _read_defaults(path, doc.get("defaults", {}))
     for name, default in (("fal", FAL_DEFAULT), ("wavespeed", WAVESPEED_DEFAULT)):
         values[name] = _read_service(path, name, doc.get(name, {}), default, environ)
+    values["midi"] = _read_midi(path, doc.get("midi", {}))
     return Settings(config_dir=config_dir, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
@@ -112,7 +122,7 @@ def _read_file(path: Path) -> dict[str, dict[str, object]]:
             doc = tomllib.load(f)
     except (tomllib.TOMLDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: {exc}") from exc
-    unknown = set(doc) - {"defaults", *_SERVICE_KEYS}
+    unknown = set(doc) - {"defaults", "midi", *_SERVICE_KEYS}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     for name, section in doc.items():
@@ -151,6 +161,24 @@ def _read_service(
         key=str(values["key"]) if "key" in values else None,
         concurrency=concurrency,
     )
+
+
+def _read_midi(path: Path, section: dict[str, object]) -> dict[str, str | bool]:
+    out: dict[str, str | bool] = {}
+    for key, value in section.items():
+        if key == "enabled":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{path}: midi.enabled = {value!r}: must be true or false")
+        elif key in ("input", "output", "map"):
+            if not isinstance(value, str) or not value:
+                raise ConfigError(f"{path}: midi.{key} = {value!r}: must be a non-empty string")
+        elif key == "api":
+            if value not in ("alsa", "jack", "coremidi", "winmm"):
+                raise ConfigError(f"{path}: midi.api = {value!r}: must be alsa, jack, coremidi or winmm")
+        else:
+            raise ConfigError(f"{path}: midi.{key}: unknown key")
+        out[key] = value
+    return out
 
 
 def _read_defaults(path: Path, section: dict[str, object]) -> dict[str, object]:

@@ -13,7 +13,12 @@ from bridge.logs import configure_logging
 __all__ = ["serve"]
 
 
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def serve(args: argparse.Namespace, settings: Settings) -> int:
+    midi = settings.midi
     options = ServeOptions(
         host=args.listen,
         port=args.osc_port,
@@ -21,11 +26,11 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         media_roots=tuple(p.expanduser() for p in args.media_root),
         output_roots=tuple(p.expanduser() for p in args.output_root),
         grace_s=args.grace,
-        midi=args.midi or bool(args.midi_in),
-        midi_in=args.midi_in,
-        midi_out=args.midi_out,
-        midi_api=args.midi_api,
-        midi_map=args.midi_map,
+        midi=bool(args.midi or args.midi_in or midi.get("enabled")),
+        midi_in=args.midi_in or _text(midi.get("input")),
+        midi_out=args.midi_out or _text(midi.get("output")),
+        midi_api=args.midi_api or _text(midi.get("api")),
+        midi_map=args.midi_map or _text(midi.get("map")) or "generic",
         spool=args.spool.expanduser() if args.spool else None,
     )
     secrets = [s for s in (settings.fal.key, settings.wavespeed.key) if s]

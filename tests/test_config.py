@@ -60,6 +60,8 @@ def test_fal_key_id_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     ("[mystery]\n", "unknown section"),
     ("[defaults]\ndeadline_s = -1\n", "defaults.deadline_s = -1"),
     ("fal = 3\n", "must be a [section]"),
+    ("[midi]\napi = \"dx\"\n", "midi.api = 'dx'"),
+    ("[midi]\nport = 1\n", "midi.port: unknown key"),
 ])
 def test_bad_config_names_the_key(isolated_home: Path, text: str, words: str) -> None:
     write_config(isolated_home, text)
@@ -71,3 +73,8 @@ def test_bad_environment_url_names_the_variable(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("INPAINT_BRIDGE_FAL_URL", "queue.fal.run")
     with pytest.raises(ConfigError, match="INPAINT_BRIDGE_FAL_URL = 'queue.fal.run'"):
         load_settings()
+
+
+def test_midi_section(isolated_home: Path) -> None:
+    write_config(isolated_home, '[midi]\nenabled = true\ninput = "MPK mini 3"\napi = "jack"\nmap = "akai-mpk-mini"\n')
+    assert load_settings().midi == {"enabled": True, "input": "MPK mini 3", "api": "jack", "map": "akai-mpk-mini"}
