@@ -35,6 +35,9 @@ def main() -> None:
         leds.set_callback(lambda event, _: seen.append(list(event[0])))
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "peer")
     out.open_port(find(out, "Inpaint Bridge", exclude="LEDs"))
+    # a JACK connection takes effect in a later process cycle: on a busy machine messages
+    # sent at once can be lost, so let the connections settle first
+    time.sleep(1.0)
     for message in send:
         out.send_message(message)
         time.sleep(0.05)
