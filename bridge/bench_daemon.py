@@ -183,6 +183,7 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
             if target is None:
                 return {"available": False, "reason": "the daemon's MIDI port did not appear"}
             out.open_port(target)
+            time.sleep(1.0)  # a JACK connection takes effect a few process cycles later
             rtts: list[float] = []
             for i in range(presses + 5):  # the first few warm up the connection and are not counted
                 client.receive(0.001)
