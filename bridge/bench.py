@@ -43,7 +43,7 @@ MODEL_SR = 44100
 RANGE_S = 10.0
 CONTEXT_S = 10.0
 HANDLES_S = 0.5
-REPEATS = 5
+REPEATS = 7
 
 
 def write_source(path: Path, minutes: float, *, sr: int = SR) -> Path:
@@ -216,9 +216,13 @@ def run_bench(*, as_json: bool = False, quick: bool = False) -> int:
         out = Path(tmp)
         src = write_source(out / "long.wav", long_min)
         at = long_min * 60 / 2
-        runs = [_job(src, out, at) for _ in range(repeats)]
+        # job and floor alternate, so that both see the same machine
+        runs, floors = [], []
+        for _ in range(repeats):
+            runs.append(_job(src, out, at))
+            floors.append(_floor(src, out, at))
         stages = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        floor = statistics.median(_floor(src, out, at) for _ in range(repeats))
+        floor = statistics.median(floors)
         total = sum(stages.values())
         report["job"] = {"source_minutes": long_min, "stages_ms": {k: v * 1e3 for k, v in stages.items()},
                          "sum_ms": total * 1e3, "floor_ms": floor * 1e3, "ratio": total / floor, "target_ratio": 1.5}
