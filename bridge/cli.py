@@ -11,15 +11,18 @@ import asyncio
 import sys
 import threading
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from bridge import __version__
+from bridge.compose import compose
 from bridge.config import Settings, load_settings
 from bridge.edit import run_edit
-from bridge.engines.models import ParamSpec, models_of
 from bridge.engines.registry import engine_names, make_engine
 from bridge.errors import BadValue, BridgeError
+from bridge.listings import list_engines, list_jobs, list_presets
 from bridge.model import EditRequest, Operation, TakeInfo
+from bridge.presets import load_presets
 from bridge.progress import ProgressLine
 
 __all__ = ["main"]
@@ -237,11 +240,6 @@ def _given(args: argparse.Namespace) -> dict[str, float | int | str | bool]:
 
 
 def _edit(args: argparse.Namespace, settings: Settings) -> int:
-    from dataclasses import replace
-
-    from bridge.compose import compose
-    from bridge.presets import load_presets
-
     composed = compose(args.operation, source=args.source, start=args.start, end=args.end, prompt=args.prompt,
                        given=_given(args), settings=settings, presets=load_presets(settings.config_dir),
                        patch=args.patch)
@@ -266,78 +264,6 @@ async def _run(req: EditRequest, settings: Settings, show: ProgressLine | None) 
         if show is not None:
             show.done()
         await engine.aclose()
-
-
-def _engines(settings: Settings) -> int:
-    for name in engine_names():
-        engine = make_engine(name, settings)
-        caps = engine.capabilities
-        reason = engine.readiness()
-        state = "ready" if reason is None else f"not ready: {reason}"
-        ops = ", ".join(sorted(op.value for op in caps.operations))
-        default = " (default)" if name == settings.engine else ""
-        endpoint = getattr(engine, "endpoint", None)
-        print(f"{name}{default}: {state}" + (f"; endpoint {endpoint}" if endpoint else ""))
-        print(f"  {caps.description}")
-        print(f"  does: {ops}; prompt {'used' if caps.uses_prompt else 'not read'}")
-        for model in models_of(name):
-            print(f"  {model.operation.value:<9} {model.id}  ({model.title})")
-            print(f"            input {model.min_input_s:g}-{model.max_input_s:g} s;"
-                  f" {', '.join(_describe(p) for p in model.params)}")
-        if not caps.uses_prompt:
-            print(f"  range {caps.min_duration_s * 1000:g} ms to {caps.max_duration_s:g} s;"
-                  f" searches {caps.default_context_s:g} s each side by default")
-    return 0
-
-
-def _describe(p: ParamSpec) -> str:
-    name = f"{p.alias or p.name}"
-    if p.choices:
-        return f"{name} {'|'.join(p.choices)} ({p.default})"
-    if p.low is not None and p.high is not None:
-        return f"{name} {p.low:g}-{p.high:g} ({p.default})"
-    return f"{name} ({p.default})" if p.default is not None else name
-
-
-def _jobs(settings: Settings, *, as_json: bool, limit: int) -> int:
-    import json
-    import time
-
-    from bridge.jobs.journal import Journal
-
-    path = settings.data_dir / "jobs.sqlite"
-    records = Journal(path).jobs(limit=max(1, limit)) if path.exists() else []
-    if as_json:
-        print(json.dumps([r.to_json() for r in records], indent=2))
-        return 0
-    if not records:
-        print(f"no jobs yet (journal: {path})")
-    for r in records:
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
-        took = f"{r.updated - r.created:6.1f} s"
-        print(f"{r.id}  {when}  {r.state:<9} {took}  {r.engine:<9} seed {r.seed:<10} {r.prompt[:40]!r}")
-        if r.take_path:
-            print(f"    take {r.take_path} ({r.take_start:.3f}-{r.take_end:.3f} s)")
-        if r.error:
-            print(f"    {r.error}")
-    return 0
-
-
-def _presets(settings: Settings) -> int:
-    from bridge.presets import load_presets, shipped_folder
-
-    presets = load_presets(settings.config_dir)
-    for name, preset in sorted(presets.items()):
-        op = preset.operation.value if preset.operation else "any"
-        engine = str(preset.options.get("engine", settings.engine))
-        model = f" {preset.options['model']}" if "model" in preset.options else ""
-        mine = "" if preset.source.parent == shipped_folder() else f"  [{preset.source}]"
-        print(f"{name:<22} {op:<9} {engine}{model}{mine}")
-        if preset.description:
-            print(f"    {preset.description}")
-    if not presets:
-        print(f"no presets found (shipped: {shipped_folder()}, yours: {settings.config_dir / 'presets'})")
-    return 0
 
 
 def _fake_server(port: int) -> int:
@@ -383,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command in ("inpaint", "transform", "generate"):
             return _edit(args, settings)
         if args.command == "engines":
-            return _engines(settings)
+            return list_engines(settings)
         if args.command == "example":
             return _example(args.path)
         if args.command == "bench":
@@ -401,9 +327,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return send(args.address, args.args, host=args.host, port=args.port, wait=args.wait, follow=args.follow)
         if args.command == "jobs":
-            return _jobs(settings, as_json=args.json, limit=args.limit)
+            return list_jobs(settings, as_json=args.json, limit=args.limit)
         if args.command == "presets":
-            return _presets(settings)
+            return list_presets(settings)
     except BridgeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -39,7 +39,6 @@ MAX_DATAGRAM = 8192
 MAX_DEPTH = 4
 MAX_MESSAGES = 64
 RECEIVE_BUFFER = 4 * 1024 * 1024
-PATTERN_CHARS = frozenset("*?[]{}#")
 
 Address = tuple[str, int]
 OscArg = int | float | str | bool | bytes | None
