@@ -36,7 +36,6 @@ Keys are never printed: not in ``repr``, logs, manifests or error messages.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +43,7 @@ from pathlib import Path
 from platformdirs import PlatformDirs
 
 from bridge.errors import ConfigError
+from bridge.tomlfile import read_toml
 
 __all__ = ["ServiceSettings", "Settings", "load_settings"]
 
@@ -115,13 +115,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
 
 
 def _read_file(path: Path) -> dict[str, dict[str, object]]:
-    if path.stat().st_size > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes")
-    try:
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
-    except (tomllib.TOMLDecodeError, OSError) as exc:
-        raise ConfigError(f"{path}: {exc}") from exc
+    doc = read_toml(path, max_bytes=MAX_CONFIG_BYTES, error=ConfigError)
     unknown = set(doc) - {"defaults", "midi", *_SERVICE_KEYS}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")

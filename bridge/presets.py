@@ -17,13 +17,13 @@ Every file is checked when loaded; an error names the file, the preset, the key 
 from __future__ import annotations
 
 import sys
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bridge.errors import BadValue, PresetError
 from bridge.model import Operation
 from bridge.options import Value, check_option
+from bridge.tomlfile import read_toml
 
 __all__ = ["Preset", "find_preset", "load_presets", "shipped_folder"]
 
@@ -73,15 +73,7 @@ def find_preset(presets: dict[str, Preset], name: str) -> Preset:
 
 
 def _read_file(path: Path) -> list[Preset]:
-    try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise PresetError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"{path}: not valid TOML ({exc})") from exc
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot be read ({exc.strerror})") from exc
+    doc = read_toml(path, max_bytes=MAX_FILE_BYTES, error=PresetError)
     out = []
     for name, table in doc.items():
         if not isinstance(table, dict):

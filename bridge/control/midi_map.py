@@ -41,12 +41,12 @@ Actions: ``regenerate`` (the armed range, the session's prompt and preset), ``va
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bridge.errors import PresetError
+from bridge.tomlfile import read_toml
 
 __all__ = ["ACTIONS", "Binding", "Command", "ControllerMap", "Feedback", "Mapper", "MidiEvent", "load_map"]
 
@@ -223,13 +223,7 @@ class Mapper:
 
 def load_map(path: Path) -> ControllerMap:
     """Read and check a controller map; errors name the file, the binding and the key."""
-    try:
-        with path.open("rb") as f:
-            doc = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise PresetError(f"{path}: not valid TOML ({exc})") from exc
-    except OSError as exc:
-        raise PresetError(f"{path}: cannot be read ({exc.strerror})") from exc
+    doc = read_toml(path, max_bytes=256 * 1024, error=PresetError)
     bindings = tuple(_binding(path, i, b) for i, b in enumerate(_list(path, doc.get("binding", []))))
     feedback = _feedback(path, doc["feedback"]) if "feedback" in doc else None
     unknown = set(doc) - {"name", "description", "binding", "feedback"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from bridge.control.context import Context
 from bridge.control.routes import Args, Reply, Route
 from bridge.errors import BadArguments
@@ -20,22 +22,19 @@ def _jobs(ctx: Context, args: Args) -> list[Reply]:
     return [*replies, ("/bridge/jobs", [len(records)])]
 
 
-def _subscribe(ctx: Context, args: Args) -> list[Reply]:
-    args.at_most(1)
-    if args.sender is None:
-        raise BadArguments(f"{args.address}: only an OSC sender can subscribe")
-    port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
-    ctx.runner.journal.subscribe(args.sender[0], port)
-    return [("/bridge/status", ["subscribed", port])]
+def _subscription(subscribe: bool) -> Callable[[Context, Args], list[Reply]]:
+    word = "subscribe" if subscribe else "unsubscribe"
 
+    def handler(ctx: Context, args: Args) -> list[Reply]:
+        args.at_most(1)
+        if args.sender is None:
+            raise BadArguments(f"{args.address}: only an OSC sender can {word}")
+        port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
+        journal = ctx.runner.journal
+        (journal.subscribe if subscribe else journal.unsubscribe)(args.sender[0], port)
+        return [("/bridge/status", [f"{word}d", port])]
 
-def _unsubscribe(ctx: Context, args: Args) -> list[Reply]:
-    args.at_most(1)
-    if args.sender is None:
-        raise BadArguments(f"{args.address}: only an OSC sender can unsubscribe")
-    port = args.integer(0, "port", 1, 65535) if len(args) else args.sender[1]
-    ctx.runner.journal.unsubscribe(args.sender[0], port)
-    return [("/bridge/status", ["unsubscribed", port])]
+    return handler
 
 
 def _learn(ctx: Context, args: Args) -> list[Reply]:
@@ -55,9 +54,10 @@ ROUTES = [
     Route("/bridge/jobs", "", "/bridge/job s:job s:state f:fraction s:engine s:prompt i:seed s:take_path per job"
           f" (newest {MAX_LISTED}), then /bridge/jobs i:count", "list recent jobs", _jobs),
     Route("/bridge/subscribe", "[i:port]", "/bridge/status subscribed port",
-          "send every job's progress, done and error to this host (at port, default the sender's)", _subscribe),
+          "send every job's progress, done and error to this host (at port, default the sender's)",
+          _subscription(True)),
     Route("/bridge/unsubscribe", "[i:port]", "/bridge/status unsubscribed port", "stop those messages",
-          _unsubscribe),
+          _subscription(False)),
     Route("/bridge/midi/learn", "s:action", "/bridge/status learning action",
           "bind the next MIDI message to an action (regenerate, variation, cancel, ...) and save the map", _learn),
     Route("/bridge/ping", "[any ...]", "/bridge/pong s:version [the same arguments]", "health check", _ping),
