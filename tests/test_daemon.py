@@ -302,7 +302,9 @@ def test_serve_subprocess_stops_on_sigterm(tmp_path: Path, media: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
         assert time.monotonic() - t0 < 15 and proc.returncode == 0
-        events = [json.loads(line)["event"] for line in err.splitlines() if line.startswith("{")]
+        lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+        assert all({"ts", "level", "logger", "msg"} <= set(line) for line in lines)
+        events = [line["event"] for line in lines if "event" in line]
         assert events[0] == "ready" and events[-1] == "stopped"
     finally:
         client.close()

@@ -5,14 +5,21 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import logging
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 
-from bridge.audio.fill import fill_range, fill_reach
+import numpy as np
+from numpy.typing import NDArray
+
+from bridge.audio.fill import FillInfo, fill_range, fill_reach
 from bridge.engines.base import Capabilities, EngineJob, EngineResult, Fit
 from bridge.errors import AudioParameterError, EngineRejected
 from bridge.model import Operation
 
 __all__ = ["LocalEngine"]
+
+log = logging.getLogger("bridge.engines.local")
 
 SEARCH_CONTEXT_S = 60.0
 """Default search neighbourhood on each side of the range; ``--context`` changes it."""
@@ -49,6 +56,18 @@ class LocalEngine:
     def readiness(self) -> str | None:
         return None
 
+    async def _fill(self, work: functools.partial[tuple[NDArray[np.floating], FillInfo]]) -> tuple[
+            NDArray[np.floating], FillInfo]:
+        loop = asyncio.get_running_loop()
+        if self._executor is not None:
+            try:
+                return await loop.run_in_executor(self._executor, work)
+            except BrokenProcessPool as exc:
+                # a worker died (killed, out of memory, failed to start): fill in threads from now on
+                log.warning("local engine: the fill process pool broke (%s); filling in threads", exc)
+                self._executor = None
+        return await loop.run_in_executor(None, work)
+
     async def aclose(self) -> None:
         return None
 
@@ -59,7 +78,7 @@ class LocalEngine:
         work = functools.partial(fill_range, job.audio[lo:hi], job.sr, job.start - lo, job.end - lo, seed=job.seed,
                                  bridge_s=job.fade / job.sr)
         try:
-            body, info = await asyncio.get_running_loop().run_in_executor(self._executor, work)
+            body, info = await self._fill(work)
         except AudioParameterError as exc:
             raise EngineRejected(str(exc)) from exc
         notes = ("the local engine fills from the surrounding audio and does not read the prompt",) + info.notes
