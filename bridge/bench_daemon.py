@@ -144,7 +144,7 @@ def _jack_server() -> Iterator[bool]:
     if shutil.which("jackd") is None:
         yield False
         return
-    name = f"inpaint-bench-{os.getpid()}"
+    name = "inpaint-bridge-bench"  # one fixed name: never a user's server, and no registry entries pile up
     old = os.environ.get("JACK_DEFAULT_SERVER")
     os.environ["JACK_DEFAULT_SERVER"] = name
     proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],

@@ -4,6 +4,7 @@ on the armed range, and the pad's LED follows the job on the daemon's output por
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -21,20 +22,30 @@ from ..daemon_helpers import OscClient, running_daemon
 PEER = Path(__file__).with_name("midi_peer.py")
 
 
+SERVER = "inpaint-bridge-test"
+
+
 @pytest.fixture(scope="module")
 def jack() -> Iterator[None]:
+    """A JACK server of our own (dummy driver, named so it never meets a user's server)."""
     if shutil.which("jackd") is None:
         pytest.skip("jackd is not installed (Debian package jackd2; .ci/run installs it)")
-    proc = subprocess.Popen(["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "512"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    old = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = SERVER  # for the daemon's client and the peer process
+    proc = subprocess.Popen(["jackd", "--no-realtime", "-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "512"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     time.sleep(1.5)
-    if proc.poll() is not None:
-        pytest.skip("jackd did not start")
     try:
+        if proc.poll() is not None:
+            raise AssertionError(f"jackd did not start: {proc.stderr.read() if proc.stderr else ''}")
         yield
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.communicate(timeout=10)
+        if old is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = old
 
 
 def peer(send: str, until: int | None = None) -> list[list[int]]:
