@@ -262,13 +262,27 @@ def address_table() -> str:
 def _fill_pool(workers: int) -> ProcessPoolExecutor | None:
     """Processes for the local engine's fills, started now (spawned: the daemon has threads)."""
     try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_follow_parent, initargs=(os.getpid(),))
         for _ in range(workers):
             pool.submit(_warm_up)
     except (OSError, RuntimeError) as exc:
         log.warning("no process pool for local fills (%s); they run in threads", exc)
         return None
     return pool
+
+
+def _follow_parent(parent: int) -> None:
+    """In a fill worker: exit when the daemon is gone (even after kill -9), never linger."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-daemon", daemon=True).start()
 
 
 def _warm_up() -> None:

@@ -25,6 +25,12 @@ def start_daemon(port: int, media: Path, fake: FakeFal) -> subprocess.Popen[str]
                              str(media)], stderr=subprocess.DEVNULL, text=True, env=env)
 
 
+def children(pid: int) -> list[int]:
+    """Direct child processes (Linux /proc), e.g. the daemon's fill workers."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
 def wait_ready(client: OscClient, proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 20
     while True:
@@ -57,9 +63,14 @@ def test_kill_9_then_restart_resumes_by_request_id(tmp_path: Path) -> None:
             done = client.reply("/bridge/accepted")[1][0]
             assert client.job_end(done)[0] == "/bridge/done"
 
+            workers = children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait(10)
             assert fake.submits() == 1 and fake.cancels == []
+            deadline = time.monotonic() + 10  # the fill workers follow their daemon out
+            while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(Path(f"/proc/{pid}").exists() for pid in workers), "fill workers outlived the daemon"
             fake.queue_polls = 0  # the service finishes the job while the daemon is down
 
             proc = start_daemon(port, media, fake)
