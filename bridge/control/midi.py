@@ -172,18 +172,17 @@ class MidiControl:
     save_to: Path | None = None
     pads: dict[str, Binding] = field(default_factory=dict)
     """Which binding started each job, for its LED."""
-    latencies: list[float] = field(default_factory=list)
     _loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
     def on_bytes(self, data: list[int]) -> None:
-        """Called on rtmidi's thread: stamp and hand over to the event loop."""
+        """Called on rtmidi's thread: hand over to the event loop."""
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self.handle_bytes, data, time.perf_counter())
+            self._loop.call_soon_threadsafe(self.handle_bytes, data)
 
-    def handle_bytes(self, data: list[int], stamp: float | None = None) -> None:
+    def handle_bytes(self, data: list[int]) -> None:
         if not data:
             return
         if data[0] >= 0xF0:
@@ -191,9 +190,9 @@ class MidiControl:
             return
         event = event_from_bytes(data)
         if event is not None:
-            self.handle(event, stamp)
+            self.handle(event)
 
-    def handle(self, event: MidiEvent, stamp: float | None = None) -> None:
+    def handle(self, event: MidiEvent) -> None:
         for command in self.mapper.handle(event):
             if command.address == "/bridge/midi/learned":
                 action, message, number, channel = command.args
@@ -206,8 +205,6 @@ class MidiControl:
             for address, args in replies:
                 if address == "/bridge/accepted" and command.binding.action in JOB_ACTIONS:
                     self.pads[str(args[0])] = command.binding
-                    if stamp is not None:
-                        self.latencies.append(time.perf_counter() - stamp)
                     self.led(command.binding, "queued")
                 elif address == "/bridge/error":
                     log.warning("MIDI %s: %s", command.address, args[1], extra={"event": "midi_error"})

@@ -18,10 +18,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["FAULTS", "Faults", "FakeServer", "Reply", "Request", "Seen", "json_reply"]
+__all__ = ["Faults", "FakeServer", "Reply", "Request", "Seen", "json_reply"]
 
-FAULTS = ("ingress_502", "ingress_503", "ingress_504", "rate_limit", "server_error", "drop", "slow")
-"""Faults any route can show; services add their own (``runner_disconnected``, ...)."""
 
 _NGINX = ("<html><head><title>{code}</title></head><body><center><h1>{code}</h1></center>"
           "<hr><center>nginx</center></body></html>")
@@ -82,10 +80,6 @@ class Faults:
         with self._lock:
             queue = self._queued.get(kind)
             return queue.pop(0) if queue else None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._queued.clear()
 
 
 def generic_fault(fault: str, request_id_header: str | None) -> Reply | None:
