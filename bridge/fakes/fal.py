@@ -30,10 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from bridge.audio.io import decode_bytes, encode_bytes
-from bridge.audio.resample import map_channels, resample
 from bridge.fakes.fal_schemas import SCHEMAS, field_error, validate
-from bridge.fakes.model import SR, fake_generate, fake_inpaint, fake_transform
+from bridge.fakes.model import SR, fake_generate, fake_inpaint, fake_transform, read_input, write_output
 from bridge.fakes.server import FakeServer, Faults, Reply, Request, json_reply
 
 __all__ = ["UNSEEDED", "FakeFal", "TEST_KEY"]
@@ -278,7 +276,7 @@ class FakeFal:
 
     # ------------------------------------------------------------------ the model
 
-    def _fetch_input(self, url: str) -> tuple[np.ndarray, int]:
+    def _fetch_input(self, url: str) -> np.ndarray:
         if url.startswith("data:"):
             data = base64.b64decode(url.partition(",")[2])
         else:
@@ -287,10 +285,9 @@ class FakeFal:
                 raise _ModelError("audio_url", "could not fetch the file at audio_url")
             data = self.files[token][0]
         try:
-            audio, sr = decode_bytes(data)
-        except Exception as exc:
-            raise _ModelError("audio_url", f"could not decode audio: {exc}") from exc
-        return map_channels(resample(audio, sr, SR), 2), SR
+            return read_input(data)
+        except ValueError as exc:
+            raise _ModelError("audio_url", str(exc)) from exc
 
     def _run_model(self, model: str, body: dict[str, Any]) -> dict[str, Any]:
         schema = SCHEMAS[model]
@@ -299,7 +296,7 @@ class FakeFal:
         if kind == "generate":
             out = fake_generate(float(body.get("seconds_total", 30)), seed=seed)
         else:
-            audio, _ = self._fetch_input(str(body["audio_url"]))
+            audio = self._fetch_input(str(body["audio_url"]))
             seconds = len(audio) / SR
             if seconds > schema["max_s"] or seconds < schema["min_s"]:
                 raise _ModelError("audio_url", f"audio must be {schema['min_s']:g} to {schema['max_s']:g} s long,"
@@ -318,10 +315,8 @@ class FakeFal:
                     raise _ModelError("mask_end_seconds" if kind == "inpaint" else "mask_end",
                                       f"mask ends at {mask[1]:g} s, after the audio ({seconds:.2f} s)")
                 out = fake_inpaint(audio, mask, seed=seed, delay=self.delay, gain_db=self.gain_db)
-        fmt = str(body.get("output_format", "mp3" if "stable-audio-3" in model else "wav"))
-        fmt = fmt if fmt in {"wav", "flac", "mp3", "ogg"} else "mp3"
-        data = encode_bytes(out, SR, fmt)
-        mime = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg"}[fmt]
+        default = "mp3" if "stable-audio-3" in model else "wav"
+        data, mime, fmt = write_output(out, str(body.get("output_format", default)))
         name = f"output.{fmt}"
         if body.get("sync_mode"):
             url = f"data:{mime};base64,{base64.b64encode(data).decode()}"

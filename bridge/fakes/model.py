@@ -15,10 +15,33 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["SR", "fake_generate", "fake_inpaint", "fake_transform", "tone_hz"]
+from bridge.audio.io import decode_bytes, encode_bytes
+from bridge.audio.resample import map_channels, resample
+from bridge.errors import AudioParameterError
+
+__all__ = ["SR", "fake_generate", "fake_inpaint", "fake_transform", "read_input", "tone_hz", "write_output"]
 
 SR = 44100
 Audio = NDArray[np.float32]
+MIMES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
+
+
+def read_input(data: bytes) -> Audio:
+    """Uploaded audio as the models hear it: 44.1 kHz stereo. Raises ``ValueError`` when it is not audio."""
+    try:
+        audio, sr = decode_bytes(data)
+    except AudioParameterError as exc:
+        raise ValueError(f"could not decode audio: {exc}") from exc
+    return map_channels(resample(audio, sr, SR), 2)
+
+
+def write_output(audio: Audio, requested: str) -> tuple[bytes, str, str]:
+    """The answer encoded as asked (a format the fakes cannot write becomes mp3, the services' default).
+
+    Returns the bytes, their MIME type and the file suffix.
+    """
+    fmt = requested if requested in MIMES else "mp3"
+    return encode_bytes(audio, SR, fmt), MIMES[fmt], fmt
 
 
 def tone_hz(seed: int) -> float:

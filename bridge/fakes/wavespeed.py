@@ -20,9 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from bridge.audio.io import decode_bytes, encode_bytes
-from bridge.audio.resample import map_channels, resample
-from bridge.fakes.model import SR, fake_inpaint, fake_transform
+from bridge.fakes.model import fake_inpaint, fake_transform, read_input, write_output
 from bridge.fakes.server import FakeServer, Faults, Reply, Request, json_reply
 
 __all__ = ["TEST_KEY", "FakeWaveSpeed"]
@@ -186,8 +184,11 @@ class FakeWaveSpeed:
         if not url.startswith(self.url) or token not in self.media:
             pred.status, pred.error = "failed", "could not download audio"
             return
-        audio, sr = decode_bytes(self.media[token][0])
-        audio = map_channels(resample(audio, sr, SR), 2)
+        try:
+            audio = read_input(self.media[token][0])
+        except ValueError as exc:
+            pred.status, pred.error = "failed", str(exc)
+            return
         seed = int(body.get("seed", 7))
         if MODELS[pred.model] == "inpaint":
             mask = (float(body.get("mask_start_seconds", 0)), float(body.get("mask_end_seconds", 5)))
@@ -195,9 +196,7 @@ class FakeWaveSpeed:
         else:
             out = fake_transform(audio, duration=float(body.get("duration", 30)),
                                  strength=float(body.get("init_noise_level", 0.9)), seed=seed)
-        fmt = str(body.get("output_format", "mp3"))
-        fmt = fmt if fmt in {"wav", "flac", "mp3", "ogg"} else "mp3"
-        data = encode_bytes(out, SR, fmt)
+        data, mime, fmt = write_output(out, str(body.get("output_format", "mp3")))
         token = uuid.uuid4().hex
-        self.media[token] = (data, f"audio/{fmt}")
+        self.media[token] = (data, mime)
         pred.status, pred.outputs = "completed", (f"{self.url}/media/{token}/output.{fmt}",)
