@@ -101,3 +101,18 @@ def dominant_hz(x: np.ndarray, sr: int) -> float:
 def assert_tone(x: np.ndarray, sr: int, seed: int) -> None:
     """The fake model's fill tone for ``seed`` dominates ``x``."""
     assert abs(dominant_hz(x, sr) - tone_hz(seed)) < 3.0
+
+
+class Crash(Exception):
+    """Stands in for the process dying right after the service's request id was stored."""
+
+
+def store_then_die(stored: list[str]) -> Callable[[Progress], None]:
+    """An ``on_progress`` that keeps the request id of the ``submitted`` step, then crashes."""
+
+    def hook(progress: Progress) -> None:
+        if progress.state == "submitted" and progress.request_id:
+            stored.append(progress.request_id)
+            raise Crash
+
+    return hook

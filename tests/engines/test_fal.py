@@ -17,7 +17,7 @@ from bridge.errors import BadValue, EngineError, EngineRejected, EngineTimeout, 
 from bridge.fakes.fal import UNSEEDED, FakeFal
 from bridge.model import Operation
 
-from .conftest import assert_tone, check_take, edit, fal_engine, manifest
+from .conftest import Crash, assert_tone, check_take, edit, fal_engine, manifest, store_then_die
 
 SA3 = "fal-ai/stable-audio-3/small/sfx/base/audio-inpainting"
 SA25 = "fal-ai/stable-audio-25/inpaint"
@@ -232,20 +232,10 @@ def test_deadline_cancels_the_remote_job(source: Path) -> None:
         assert fake.cancels == fake.accepted and fake.submits() == 1
 
 
-class Crash(Exception):
-    """Stands in for the process dying right after the request id was stored."""
-
-
 def test_resume_from_a_stored_request_id(fal: FakeFal, source: Path) -> None:
     stored: list[str] = []
-
-    def store_then_die(progress: Progress) -> None:
-        if progress.state == "submitted" and progress.request_id:
-            stored.append(progress.request_id)
-            raise Crash
-
     with pytest.raises(Crash):
-        edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0, on_progress=store_then_die)
+        edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0, on_progress=store_then_die(stored))
     assert stored == fal.accepted and fal.cancels == []
     take = edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0, resume_id=stored[0])
     assert manifest(take)["remote_request_id"] == stored[0]

@@ -11,7 +11,7 @@ from bridge.errors import BadValue, EngineError, EngineRejected, EngineUnavailab
 from bridge.fakes.wavespeed import FakeWaveSpeed
 from bridge.model import Operation
 
-from .conftest import assert_tone, check_take, edit, manifest, wavespeed_engine
+from .conftest import Crash, assert_tone, check_take, edit, manifest, store_then_die, wavespeed_engine
 
 
 def test_inpainting_uploads_polls_and_splices(wavespeed: FakeWaveSpeed, source: Path) -> None:
@@ -100,16 +100,7 @@ def test_service_validation_message_is_shown(wavespeed: FakeWaveSpeed, source: P
 
 def test_resume_from_a_stored_prediction_id(wavespeed: FakeWaveSpeed, source: Path) -> None:
     stored: list[str] = []
-
-    class Crash(Exception):
-        pass
-
-    def store_then_die(progress: Progress) -> None:
-        if progress.state == "submitted" and progress.request_id:
-            stored.append(progress.request_id)
-            raise Crash
-
     with pytest.raises(Crash):
-        edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, on_progress=store_then_die)
+        edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, on_progress=store_then_die(stored))
     take = edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, resume_id=stored[0])
     assert manifest(take)["remote_request_id"] == stored[0] and wavespeed.submits() == 1
