@@ -73,6 +73,7 @@ def compose(
         context_s=float(options["context"]) if "context" in options else None,
         patch=patch,
         folder=folder,
+        reverse=bool(options.get("reverse", False)),
     )
     reply = options.get("reply_port")
     project = options.get("project")

@@ -134,6 +134,8 @@ async def run_edit(
         lo, hi = window.local_patch
         patch = native[lo:hi]
         patch[start - lo : end - lo] = replacement
+        if req.reverse:
+            patch = np.ascontiguousarray(patch[::-1])
         path = await timer.run("write_take", write_patch, info, wanted, patch)
         take_start, take_end = window.patch_start / info.sr, window.patch_stop / info.sr
     timer.stages["total"] = round(time.perf_counter() - t_start, 6)
@@ -153,7 +155,7 @@ async def run_edit(
                           "subtype": info.subtype, "frames": info.frames},
         "range": {"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
         "take": {"kind": "full" if full else "patch", "path": str(path.resolve()), "take_start": take_start,
-                 "take_end": take_end},
+                 "take_end": take_end, "reversed": req.reverse},
         "fit": fit,
         "engine_details": dict(result.details),
         "remote_request_id": result.request_id,

@@ -59,6 +59,8 @@ class EditRequest:
     overwrite: bool = False
     folder: Path | None = None
     """Where a take named by the bridge goes (default: beside the source)."""
+    reverse: bool = False
+    """Write the patch back to front, for a DAW take that plays its source reversed."""
 
     def __post_init__(self) -> None:
         check_seconds("start", self.start)
@@ -72,6 +74,8 @@ class EditRequest:
             raise BadValue("seed", self.seed, f"must be in range 0..{MAX_SEED}")
         if self.output is not None and self.patch:
             raise BadValue("output", str(self.output), "a patch is named by the bridge; drop -o or --patch")
+        if self.reverse and not self.patch:
+            raise BadValue("reverse", 1, "only a patch (a take for a DAW) can be written reversed")
 
     def to_json(self) -> dict[str, object]:
         """A JSON-ready dict (the journal's record of the request)."""

@@ -75,6 +75,22 @@ def test_inpaint_over_osc_delivers_a_patch_that_cuts_in_cleanly(client_and_daemo
     assert Path(take_path).parent == load_settings().data_dir / "takes"
 
 
+def test_reverse_writes_the_patch_back_to_front(client_and_daemon: tuple[OscClient, object], media: Path) -> None:
+    """A take that plays its source reversed gets a patch already reversed: no reverse step in the DAW."""
+    client, _ = client_and_daemon
+    source = media / "song.wav"
+    client.send("/bridge/inpaint", str(source), 8.0, 8.3, "", "reverse", 1, "seed", 0)
+    job = client.reply("/bridge/accepted")[1][0]
+    _, args = client.wait_for(lambda m: m[0] in ("/bridge/done", "/bridge/error") and m[1][0] == job, timeout=60)
+    _, take_path, take_start, take_end, _, manifest_path = args
+    take, orig = native(Path(take_path))[::-1], native(source)
+    lo, hi = round(take_start * 48000), round(take_end * 48000)
+    a, b = round(8.0 * 48000) - lo, round(8.3 * 48000) - lo
+    assert len(take) == hi - lo
+    assert np.array_equal(take[:a], orig[lo : lo + a]) and np.array_equal(take[b:], orig[lo + b : hi])
+    assert json.loads(Path(manifest_path).read_text())["take"]["reversed"] is True
+
+
 def test_every_request_gets_an_answer(client_and_daemon: tuple[OscClient, object], media: Path) -> None:
     client, _ = client_and_daemon
     source = str(media / "song.wav")

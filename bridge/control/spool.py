@@ -10,7 +10,7 @@ The daemon removes the request and keeps ``results/<id>.json`` up to date, rewri
 atomically at every change::
 
     {"id": ..., "address": ..., "replies": [["/bridge/accepted", ["ab12"]], ...],
-     "jobs": {"ab12": {"state": "done", "fraction": 1.0, "take_path": ..., "take_start": ...,
+     "jobs": {"ab12": {"state": "done", "fraction": 1.0, "engine": "local", "take_path": ..., "take_start": ...,
                        "take_end": ..., "seed": ..., "manifest_path": ..., "error": null}},
      "finished": true, "error": null}
 
@@ -149,7 +149,7 @@ class Spool:
         if entry is None:
             return
         info: dict[str, Any] = {"state": job.state.value, "fraction": job.fraction, "seed": job.seed,
-                                "error": job.error if not job.active else None}
+                                "engine": job.engine, "error": job.error if not job.active else None}
         if job.take is not None:
             take = job.take
             info.update(take_path=str(take.path), take_start=take.take_start, take_end=take.take_end,
