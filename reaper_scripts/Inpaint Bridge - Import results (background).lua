@@ -1,6 +1,6 @@
 -- @description Inpaint Bridge: Import results (background)
--- @about Keeps running: imports finished jobs as new takes. Start it once, or from Scripts/__startup.lua.
+-- @about Keeps running: imports finished jobs as new takes and shows the status window. The other actions start it when it is not running.
 -- @noindex
 local dir = ({reaper.get_action_context()})[2]:match("^(.*[/\\])") or ""
 local bridge = dofile(dir .. "inpaint_bridge/core.lua")
-bridge.background()
+bridge.background(dofile(dir .. "inpaint_bridge/window.lua"))
