@@ -204,6 +204,18 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     r.set_defaults(command="presets")
 
+    k = sub.add_parser(
+        "reapack-index",
+        help="write the REAPER scripts' ReaPack index from their headers",
+        description="Generate reaper_scripts/index.xml from the main script's @version, @provides, @about and"
+        " @changelog headers, with source URLs at the tag v<version>. --check only compares.",
+        epilog=f"examples:\n  {PROG} reapack-index\n  {PROG} reapack-index --check",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    k.add_argument("--scripts", type=Path, default=Path(__file__).resolve().parent.parent / "reaper_scripts",
+                   metavar="DIR", help="the reaper_scripts folder (this checkout's)")
+    k.add_argument("--check", action="store_true", help="exit 1 when index.xml is not what the headers give")
+
     f = sub.add_parser(
         "fake-server",
         help="run the fake fal.ai and WaveSpeed services for offline demos",
@@ -300,6 +312,22 @@ def _example(path: Path) -> int:
     return 0
 
 
+def _reapack_index(scripts: Path, *, check: bool) -> int:
+    from bridge.reapack import build_index
+
+    text = build_index(scripts)
+    index = scripts / "index.xml"
+    if check:
+        if index.is_file() and index.read_text(encoding="utf-8") == text:
+            print(f"{index}: up to date")
+            return 0
+        print(f"{PROG}: {index} differs from the scripts' headers; run: {PROG} reapack-index", file=sys.stderr)
+        return 1
+    index.write_text(text, encoding="utf-8")
+    print(f"wrote {index}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     parser = _build_parser()
@@ -330,6 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return list_jobs(settings, as_json=args.json, limit=args.limit)
         if args.command == "presets":
             return list_presets(settings)
+        if args.command == "reapack-index":
+            return _reapack_index(args.scripts, check=args.check)
     except BridgeError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_code

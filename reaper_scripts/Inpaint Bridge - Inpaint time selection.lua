@@ -1,7 +1,14 @@
 -- @description Inpaint Bridge: regenerate a selection with AI inpainting, as new takes
 -- @author inpaint-bridge
--- @version 0.1.0
--- @changelog First release: inpaint, regenerate, transform, generate, cancel, take cycling, settings, background import
+-- @version 0.2.0
+-- @changelog
+--   Takes land on the right piece with variations, repeated Regenerate and edits made while a job runs
+--   Razor edits work without a selected item and honour fixed lanes; envelope razors are skipped
+--   Reversed takes and looped sections line up; the new take copies rate, pitch, channels, volume and pan
+--   Regenerate on an imported take regenerates the original material
+--   A dockable status window lists every job with its progress and a Cancel button
+--   One undo step per take; peaks are built for the new file only
+--   A probe action writes a report of how your REAPER behaves
 -- @link https://github.com/inpaint-bridge/inpaint-bridge
 -- @provides
 --   [main] Inpaint Bridge - Regenerate.lua
@@ -11,13 +18,22 @@
 --   [main] Inpaint Bridge - Previous take.lua
 --   [main] Inpaint Bridge - Next take.lua
 --   [main] Inpaint Bridge - Settings.lua
+--   [main] Inpaint Bridge - Show status.lua
 --   [main] Inpaint Bridge - Import results (background).lua
+--   [main] tools/Inpaint Bridge - Probe REAPER.lua
 --   [nomain] inpaint_bridge/core.lua
+--   [nomain] inpaint_bridge/json.lua
+--   [nomain] inpaint_bridge/model.lua
+--   [nomain] inpaint_bridge/window.lua
 -- @about
 --   # Inpaint Bridge
---   Select a range of an audio item (time selection or razor edit), run "Inpaint time selection",
---   and the inpaint-bridge daemon regenerates it; the background action adds the result as a new
---   take, in one undo step, with the original untouched. Needs `inpaint-bridge serve` running.
+--
+--   Select a range of an audio item (a time selection over the selected item, or a razor edit)
+--   and run "Inpaint time selection": the inpaint-bridge daemon regenerates it and the result
+--   arrives as a new take on exactly that range, in one undo step, with the original untouched.
+--
+--   "Regenerate" asks again with the last prompt and a new seed, without a dialog, for hotkeys
+--   and MIDI pads. The status window shows every job while it runs. Needs `inpaint-bridge serve`.
 local dir = ({reaper.get_action_context()})[2]:match("^(.*[/\\])") or ""
 local bridge = dofile(dir .. "inpaint_bridge/core.lua")
 bridge.run("inpaint")
