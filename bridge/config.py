@@ -30,6 +30,9 @@
     api = "alsa"          # alsa | jack | coremidi | winmm
     map = "akai-mpk-mini" # a controller map name or .toml path
 
+    [live]                # INPAINT_BRIDGE_LIVE_PORT wins
+    port = 9131           # where the Live remote script listens (on 127.0.0.1)
+
 Keys are never printed: not in ``repr``, logs, manifests or error messages.
 """
 
@@ -78,6 +81,8 @@ class Settings:
     wavespeed: ServiceSettings = WAVESPEED_DEFAULT
     midi: dict[str, str | bool] = field(default_factory=dict)
     """The ``[midi]`` section: enabled, input, output, api, map."""
+    live_port: int = 9131
+    """UDP port of the Live remote script on 127.0.0.1 (``/bridge/live`` asks it to capture)."""
 
     @property
     def config_file(self) -> Path:
@@ -111,12 +116,13 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     for name, default in (("fal", FAL_DEFAULT), ("wavespeed", WAVESPEED_DEFAULT)):
         values[name] = _read_service(path, name, doc.get(name, {}), default, environ)
     values["midi"] = _read_midi(path, doc.get("midi", {}))
+    values["live_port"] = _read_live_port(path, doc.get("live", {}), environ)
     return Settings(config_dir=config_dir, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
 def _read_file(path: Path) -> dict[str, dict[str, object]]:
     doc = read_toml(path, max_bytes=MAX_CONFIG_BYTES, error=ConfigError)
-    unknown = set(doc) - {"defaults", "midi", *_SERVICE_KEYS}
+    unknown = set(doc) - {"defaults", "midi", "live", *_SERVICE_KEYS}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     for name, section in doc.items():
@@ -173,6 +179,22 @@ def _read_midi(path: Path, section: dict[str, object]) -> dict[str, str | bool]:
             raise ConfigError(f"{path}: midi.{key}: unknown key")
         out[key] = value
     return out
+
+
+def _read_live_port(path: Path, section: dict[str, object], environ: Mapping[str, str]) -> int:
+    unknown = set(section) - {"port"}
+    if unknown:
+        raise ConfigError(f"{path}: live.{sorted(unknown)[0]}: unknown key")
+    from_env = environ.get("INPAINT_BRIDGE_LIVE_PORT")
+    where, value = ("INPAINT_BRIDGE_LIVE_PORT", from_env) if from_env else (f"{path}: live.port",
+                                                                          section.get("port", 9131))
+    try:
+        port = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else -1
+    except ValueError:
+        port = -1
+    if not 1 <= port <= 65535:
+        raise ConfigError(f"{where} = {value!r}: must be a port number in range 1..65535")
+    return port
 
 
 def _read_defaults(path: Path, section: dict[str, object]) -> dict[str, object]:

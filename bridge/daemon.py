@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 
 from bridge.config import Settings
-from bridge.control import queries, requests, state
+from bridge.control import live, queries, requests, state
 from bridge.control.context import Context, job_event
 from bridge.control.midi_map import ControllerMap
 from bridge.control.osc import OscEndpoint, Outgoing
@@ -43,7 +43,7 @@ __all__ = ["ROUTES", "Daemon", "ServeOptions", "address_table"]
 
 log = logging.getLogger("bridge.daemon")
 
-ROUTES: list[Route] = [*requests.ROUTES, *state.ROUTES, *queries.ROUTES]
+ROUTES: list[Route] = [*requests.ROUTES, *state.ROUTES, *live.ROUTES, *queries.ROUTES]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -139,6 +139,7 @@ class Daemon:
             return [(sender, reply, args) for reply, args in router.dispatch(context, address, params, sender)]
 
         context.announce = self._notify
+        context.send = lambda to, address, args: self._send_all([to], address, args)
         if self.options.midi:
             self._start_midi(router)
         self.spool = Spool(self.options.spool or settings.data_dir / "spool",

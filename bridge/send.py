@@ -1,4 +1,4 @@
-"""``inpaint-bridge send``: one OSC message to the daemon, and its replies printed."""
+"""``inpaint-bridge send``: one OSC message to the daemon (or the Live script), and its replies printed."""
 
 from __future__ import annotations
 
@@ -62,6 +62,8 @@ def send(address: str, args: Sequence[str], *, host: str, port: int, wait: float
                 job = str(params[0]) if params else ""
                 if reply == "/bridge/accepted":
                     pending.add(job)
+                elif reply == "/live/error":
+                    failed = True
                 elif reply in ("/bridge/done", "/bridge/error") or (
                         reply == "/bridge/progress" and len(params) > 1 and params[1] == "cancelled"):
                     failed |= reply == "/bridge/error"

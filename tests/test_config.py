@@ -62,6 +62,8 @@ def test_fal_key_id_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     ("fal = 3\n", "must be a [section]"),
     ("[midi]\napi = \"dx\"\n", "midi.api = 'dx'"),
     ("[midi]\nport = 1\n", "midi.port: unknown key"),
+    ("[live]\nport = 0\n", "live.port = 0: must be a port number"),
+    ("[live]\nhost = \"x\"\n", "live.host: unknown key"),
 ])
 def test_bad_config_names_the_key(isolated_home: Path, text: str, words: str) -> None:
     write_config(isolated_home, text)
@@ -78,3 +80,14 @@ def test_bad_environment_url_names_the_variable(monkeypatch: pytest.MonkeyPatch)
 def test_midi_section(isolated_home: Path) -> None:
     write_config(isolated_home, '[midi]\nenabled = true\ninput = "MPK mini 3"\napi = "jack"\nmap = "akai-mpk-mini"\n')
     assert load_settings().midi == {"enabled": True, "input": "MPK mini 3", "api": "jack", "map": "akai-mpk-mini"}
+
+
+def test_live_port_from_file_then_environment(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().live_port == 9131
+    write_config(isolated_home, "[live]\nport = 9200\n")
+    assert load_settings().live_port == 9200
+    monkeypatch.setenv("INPAINT_BRIDGE_LIVE_PORT", "9300")
+    assert load_settings().live_port == 9300
+    monkeypatch.setenv("INPAINT_BRIDGE_LIVE_PORT", "many")
+    with pytest.raises(ConfigError, match="INPAINT_BRIDGE_LIVE_PORT = 'many'"):
+        load_settings()

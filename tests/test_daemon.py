@@ -116,6 +116,8 @@ def test_every_request_gets_an_answer(client_and_daemon: tuple[OscClient, object
         (("/bridge/set", "fade_ms", 1e9), "fade_ms = 1000000000.0: must be in range 0..2000"),
         (("/bridge/status", "feedbeef"), "unknown"),
         (("/bridge/inpaint",), "none armed"),
+        (("/bridge/live", "paint"), "operation = 'paint': must be one of inpaint, transform, generate"),
+        (("/bridge/live", "inpaint", "", "seed"), "key value pairs"),
     ]
     for message, words in cases:
         client.send(*message)

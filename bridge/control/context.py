@@ -36,6 +36,8 @@ class Context:
     take_index: int = -1
     announce: Callable[[Job], None] = field(default=lambda job: None)
     """Tell a job's listeners and the subscribers about it again (previous/next take)."""
+    send: Callable[[Address, str, list[object]], None] = field(default=lambda to, address, args: None)
+    """Send one OSC message to another peer (the Live script)."""
 
     def destinations(self, job: Job) -> list[Address]:
         seen: list[Address] = []

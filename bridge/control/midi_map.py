@@ -35,7 +35,8 @@ A map (``presets/controllers/*.toml``) lists bindings::
 Actions: ``regenerate`` (the armed range, the session's prompt and preset), ``variation``
 (repeat the last job with the next seed), ``cancel``, ``previous_take``, ``next_take``,
 ``arm_last`` (arm the range of the last request), ``learn`` (bind the next message to
-``learn_action``), and ``transform`` / ``generate`` on the armed range.
+``learn_action``), ``transform`` / ``generate`` on the armed range, and ``live_inpaint``,
+``live_transform``, ``live_generate`` (the Live remote script captures its range and sends it).
 """
 
 from __future__ import annotations
@@ -60,6 +61,9 @@ ACTIONS = {
     "next_take": ("/bridge/take", (1,)),
     "arm_last": ("/bridge/arm", ()),
     "learn": ("/bridge/midi/learn", ()),
+    "live_inpaint": ("/bridge/live", ("inpaint",)),
+    "live_transform": ("/bridge/live", ("transform",)),
+    "live_generate": ("/bridge/live", ("generate",)),
 }
 """Each action is the OSC message it stands for: MIDI and OSC share one set of handlers."""
 

@@ -129,3 +129,12 @@ def test_bytes_to_events_and_clock() -> None:
     assert clock.ticks == 96 and abs((clock.until_next_bar() or 0) - 96 * 0.02) < 1e-6
     clock.feed(0xFC, [0xFC], 1.1)
     assert clock.until_next_bar() is None
+
+
+def test_a_pad_can_ask_the_live_script_to_capture(tmp_path: Path) -> None:
+    path = tmp_path / "live.toml"
+    path.write_text('name = "live"\n[[binding]]\nmessage = "note"\nnumber = 36\naction = "live_inpaint"\n'
+                    '[[binding]]\nmessage = "note"\nnumber = 37\naction = "live_generate"\n')
+    m = Mapper(load_map(path))
+    assert commands(m, MidiEvent("note_on", 1, 36, 90), MidiEvent("note_on", 1, 37, 90)) == [
+        ("/bridge/live", ("inpaint",)), ("/bridge/live", ("generate",))]
