@@ -39,16 +39,17 @@ Keys are never printed: not in ``repr``, logs, manifests or error messages.
 from __future__ import annotations
 
 import os
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from platformdirs import PlatformDirs
 
-from bridge.errors import ConfigError
-from bridge.tomlfile import read_toml
+from bridge.errors import BridgeError, ConfigError
 
-__all__ = ["ServiceSettings", "Settings", "load_settings"]
+__all__ = ["ServiceSettings", "Settings", "load_settings", "read_toml"]
 
 APP = "inpaint-bridge"
 MAX_CONFIG_BYTES = 1 << 20
@@ -218,3 +219,17 @@ def _read_defaults(path: Path, section: dict[str, object]) -> dict[str, object]:
             raise ConfigError(f"{path}: defaults.{key} = {value!r}: must be a number in range {low:g}..{high:g}")
         out[key] = float(value)
     return out
+
+
+def read_toml(path: Path, *, max_bytes: int, error: type[BridgeError]) -> dict[str, Any]:
+    """The document in ``path`` (config, presets, controller maps); an unreadable, oversized or invalid
+    file raises ``error`` naming it."""
+    try:
+        if path.stat().st_size > max_bytes:
+            raise error(f"{path}: larger than {max_bytes} bytes")
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"{path}: not valid TOML ({exc})") from exc
+    except OSError as exc:
+        raise error(f"{path}: cannot be read ({exc.strerror})") from exc

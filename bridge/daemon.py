@@ -28,6 +28,7 @@ from bridge.control import live, queries, requests, state
 from bridge.control.context import Context, job_event
 from bridge.control.midi_map import ControllerMap
 from bridge.control.osc import OscEndpoint, Outgoing
+from bridge.control.roots import Roots
 from bridge.control.routes import Route, Router
 from bridge.control.spool import Spool
 from bridge.engines.base import Engine
@@ -35,9 +36,8 @@ from bridge.engines.http import TIMEOUT
 from bridge.engines.registry import engine_names, make_engine
 from bridge.errors import BadValue
 from bridge.jobs.journal import Journal
+from bridge.jobs.presets import load_presets
 from bridge.jobs.runner import Job, Runner
-from bridge.presets import load_presets
-from bridge.roots import Roots
 
 __all__ = ["ROUTES", "Daemon", "ServeOptions", "address_table"]
 
@@ -238,7 +238,7 @@ class Daemon:
 def find_controller_map(name: str, config_dir: Path) -> tuple[ControllerMap, Path]:
     """A controller map by name (the user's ``controllers/`` first) or path, and where learn saves it."""
     from bridge.control.midi_map import load_map
-    from bridge.presets import shipped_folder
+    from bridge.jobs.presets import shipped_folder
 
     user = config_dir / "controllers"
     candidates = [Path(name)] if name.endswith(".toml") else [user / f"{name}.toml",

@@ -10,7 +10,10 @@ from pathlib import Path
 
 from bridge.errors import BadValue
 
-__all__ = ["EditRequest", "Operation", "TakeInfo", "check_seconds"]
+__all__ = ["EditRequest", "Operation", "TakeInfo", "Value", "check_seconds"]
+
+Value = float | int | str | bool
+"""A scalar option or parameter value, as OSC, TOML, JSON and the command line carry it."""
 
 MAX_SEED = 2**31 - 1
 MAX_FADE_MS = 2000.0

@@ -9,10 +9,10 @@ from typing import Any
 
 from bridge import __version__
 from bridge.config import Settings
+from bridge.control.roots import Roots
+from bridge.control.session import Session
+from bridge.jobs.presets import Preset
 from bridge.jobs.runner import Job, JobState, Runner
-from bridge.presets import Preset
-from bridge.roots import Roots
-from bridge.session import Session
 
 __all__ = ["Context", "job_event"]
 

@@ -46,8 +46,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bridge.config import read_toml
 from bridge.errors import PresetError
-from bridge.tomlfile import read_toml
 
 __all__ = ["ACTIONS", "Binding", "Command", "ControllerMap", "Feedback", "Mapper", "MidiEvent", "load_map"]
 
@@ -323,7 +323,7 @@ def _feedback(path: Path, table: object) -> Feedback:
 
 
 def shipped_maps() -> Sequence[Path]:
-    from bridge.presets import shipped_folder
+    from bridge.jobs.presets import shipped_folder
 
     folder = shipped_folder() / "controllers"
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []

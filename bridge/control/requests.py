@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from bridge.compose import compose
 from bridge.control.context import Context, job_event
 from bridge.control.routes import Args, Reply, Route
 from bridge.errors import BadArguments
+from bridge.jobs.compose import compose
 from bridge.model import Operation
 
 __all__ = ["ROUTES"]

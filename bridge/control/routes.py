@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bridge.errors import AccessDenied, BadArguments, BridgeError, UnknownAddress
-from bridge.options import Value
+from bridge.model import Value
 
 if TYPE_CHECKING:
     from bridge.control.context import Context

@@ -6,9 +6,9 @@ import time
 
 from bridge.control.context import Context, job_event
 from bridge.control.routes import Args, Reply, Route
+from bridge.control.session import Armed
 from bridge.errors import BadArguments, JobError
-from bridge.presets import find_preset
-from bridge.session import Armed
+from bridge.jobs.presets import find_preset
 
 __all__ = ["ROUTES"]
 

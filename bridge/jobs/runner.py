@@ -27,10 +27,10 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
 from bridge.config import Settings
-from bridge.edit import run_edit
 from bridge.engines.base import Engine, Progress
 from bridge.engines.models import find_model
 from bridge.errors import BadValue, BridgeError, EngineUnavailable, EngineUnreachable, JobError
+from bridge.jobs.edit import run_edit
 from bridge.jobs.journal import JobRecord, Journal
 from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo
 

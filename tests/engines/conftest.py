@@ -13,7 +13,6 @@ import soundfile as sf
 
 from bridge.audio.signals import loop
 from bridge.config import load_settings
-from bridge.edit import run_edit
 from bridge.engines.base import Engine, Progress
 from bridge.engines.fal import FalEngine
 from bridge.engines.wavespeed import WaveSpeedEngine
@@ -22,6 +21,7 @@ from bridge.fakes.fal import FakeFal
 from bridge.fakes.model import tone_hz
 from bridge.fakes.wavespeed import TEST_KEY as WAVESPEED_KEY
 from bridge.fakes.wavespeed import FakeWaveSpeed
+from bridge.jobs.edit import run_edit
 from bridge.model import EditRequest, Operation, TakeInfo
 
 

@@ -275,7 +275,7 @@ def test_concurrency_limit_holds_jobs_back(source: Path) -> None:
 
         async def three() -> None:
             from bridge.config import load_settings
-            from bridge.edit import run_edit
+            from bridge.jobs.edit import run_edit
             from bridge.model import EditRequest
 
             req = EditRequest(source=source, start=14.0, end=14.2, prompt="x", engine="fal", patch=True, seed=1,

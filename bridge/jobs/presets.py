@@ -20,10 +20,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge.config import read_toml
 from bridge.errors import BadValue, PresetError
-from bridge.model import Operation
-from bridge.options import Value, check_option
-from bridge.tomlfile import read_toml
+from bridge.jobs.options import check_option
+from bridge.model import Operation, Value
 
 __all__ = ["Preset", "find_preset", "load_presets", "shipped_folder"]
 
@@ -49,7 +49,7 @@ class Preset:
 
 def shipped_folder() -> Path:
     """The project's ``presets/`` (a source checkout) or the installed copy under ``share``."""
-    here = Path(__file__).resolve().parent.parent / "presets"
+    here = Path(__file__).resolve().parents[2] / "presets"
     return here if here.is_dir() else Path(sys.prefix) / "share" / "inpaint-bridge" / "presets"
 
 

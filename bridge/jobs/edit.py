@@ -20,12 +20,12 @@ from bridge import __version__
 from bridge.audio.align import fit_returned, place_returned
 from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame, to_float
 from bridge.audio.splice import splice
+from bridge.audio.take import check_output, default_take_path, write_full, write_manifest, write_patch
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
 from bridge.errors import BadValue, RegionOutOfBounds
 from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo
-from bridge.take import check_output, default_take_path, write_full, write_manifest, write_patch
 
 __all__ = ["plan_edit", "run_edit"]
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bridge.options import Value, check_option
+from bridge.jobs.options import check_option
+from bridge.model import Value
 
 __all__ = ["Armed", "Session"]
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import io
 
+from bridge.cli.progress import ProgressLine, describe
 from bridge.engines.base import Progress
-from bridge.progress import ProgressLine, describe
 
 
 def test_describe_shows_state_queue_position_and_elapsed() -> None:

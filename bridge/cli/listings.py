@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import time
 
+from bridge.cli.parsers import PROG, add_command
 from bridge.config import Settings
 from bridge.engines.models import ParamSpec, models_of
 from bridge.engines.registry import engine_names, make_engine
 from bridge.jobs.journal import Journal
-from bridge.presets import load_presets, shipped_folder
+from bridge.jobs.presets import load_presets, shipped_folder
 
-__all__ = ["list_engines", "list_jobs", "list_presets"]
+__all__ = ["register", "list_engines", "list_jobs", "list_presets"]
 
 
 def list_engines(settings: Settings) -> int:
@@ -77,3 +79,20 @@ def list_presets(settings: Settings) -> int:
     if not presets:
         print(f"no presets found (shipped: {shipped_folder()}, yours: {settings.config_dir / 'presets'})")
     return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    add_command(sub, "engines", lambda args, settings: list_engines(settings),
+                help="list engines and models and whether each is ready",
+                description="List the engines, their models and parameters, and whether each is ready to take jobs.",
+                examples=f"example:\n  {PROG} engines")
+    j = add_command(sub, "jobs", lambda args, settings: list_jobs(settings, as_json=args.json, limit=args.limit),
+                    help="list the daemon's job history",
+                    description="List jobs from the journal, newest first: id, state, engine, seed, prompt, take.",
+                    examples=f"examples:\n  {PROG} jobs\n  {PROG} jobs --json --limit 5")
+    j.add_argument("--json", action="store_true", help="one JSON document")
+    j.add_argument("--limit", type=int, default=50, metavar="N", help="at most N jobs (50)")
+    add_command(sub, "presets", lambda args, settings: list_presets(settings), help="list presets",
+                description="List the presets: shipped ones and yours (config folder's presets/*.toml, which win).",
+                examples=f"example:\n  {PROG} presets\n"
+                         f"  {PROG} inpaint take.wav --start 3 --end 3.4 --preset replace-cough")

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import main
+from bridge.cli.reapack import build_index, read_header, rtf
 from bridge.errors import BadValue
-from bridge.reapack import build_index, read_header, rtf
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "reaper_scripts"
+SCRIPTS = Path(__file__).resolve().parents[2] / "reaper_scripts"
 
 
 def test_the_committed_index_is_what_the_headers_give(capsys: pytest.CaptureFixture[str]) -> None:

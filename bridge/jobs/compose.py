@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.config import Settings
+from bridge.control.session import Session
 from bridge.errors import BadValue
-from bridge.model import EditRequest, Operation
-from bridge.options import Value, split_options
-from bridge.presets import Preset, find_preset
-from bridge.session import Session
+from bridge.jobs.options import split_options
+from bridge.jobs.presets import Preset, find_preset
+from bridge.model import EditRequest, Operation, Value
 
 __all__ = ["Composed", "compose"]
 

@@ -10,17 +10,17 @@ import pytest
 import soundfile as sf
 
 from bridge.audio.signals import loop
-from bridge.compose import compose
 from bridge.config import ServiceSettings, load_settings
-from bridge.edit import run_edit
 from bridge.engines.registry import make_engine
 from bridge.errors import BadValue, PresetError
 from bridge.fakes.fal import TEST_KEY as FAL_KEY
 from bridge.fakes.fal import FakeFal
 from bridge.fakes.wavespeed import TEST_KEY as WS_KEY
 from bridge.fakes.wavespeed import FakeWaveSpeed
+from bridge.jobs.compose import compose
+from bridge.jobs.edit import run_edit
+from bridge.jobs.presets import load_presets, shipped_folder
 from bridge.model import Operation
-from bridge.presets import load_presets, shipped_folder
 
 SHIPPED = load_presets(Path("/nonexistent"))
 

@@ -9,14 +9,17 @@ into a small RTF document.
 
 from __future__ import annotations
 
+import argparse
 import re
+import sys
 from pathlib import Path
 from urllib.parse import quote
 from xml.sax.saxutils import quoteattr
 
+from bridge.cli.parsers import PROG, add_command
 from bridge.errors import BadValue
 
-__all__ = ["REPOSITORY", "build_index", "read_header", "rtf"]
+__all__ = ["register", "write_index", "REPOSITORY", "build_index", "read_header", "rtf"]
 
 REPOSITORY = "https://github.com/inpaint-bridge/inpaint-bridge"
 MAIN_SCRIPT = "Inpaint Bridge - Inpaint time selection.lua"
@@ -110,3 +113,30 @@ def build_index(scripts: Path) -> str:
         "</index>",
     ]
     return "\n".join(lines) + "\n"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    k = add_command(
+        sub, "reapack-index", lambda args, settings: write_index(args.scripts, check=args.check),
+        help="write the REAPER scripts' ReaPack index from their headers",
+        description="Generate reaper_scripts/index.xml from the main script's @version, @provides, @about and"
+        " @changelog headers, with source URLs at the tag v<version>. --check only compares.",
+        examples=f"examples:\n  {PROG} reapack-index\n  {PROG} reapack-index --check")
+    k.add_argument("--scripts", type=Path, default=Path(__file__).resolve().parents[2] / "reaper_scripts",
+                   metavar="DIR", help="the reaper_scripts folder (this checkout's)")
+    k.add_argument("--check", action="store_true", help="exit 1 when index.xml is not what the headers give")
+
+
+def write_index(scripts: Path, *, check: bool) -> int:
+    """Write ``index.xml`` (or with ``check`` only compare it); the exit status."""
+    text = build_index(scripts)
+    index = scripts / "index.xml"
+    if check:
+        if index.is_file() and index.read_text(encoding="utf-8") == text:
+            print(f"{index}: up to date")
+            return 0
+        print(f"{PROG}: {index} differs from the scripts' headers; run: {PROG} reapack-index", file=sys.stderr)
+        return 1
+    index.write_text(text, encoding="utf-8")
+    print(f"wrote {index}")
+    return 0

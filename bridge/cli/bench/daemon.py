@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bridge.cli.bench.audio import write_source
 from bridge.control.osc import decode_packet, encode_message
 
 __all__ = ["run_daemon_bench"]
@@ -203,7 +204,6 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
 
 
 def run_daemon_bench(*, quick: bool = False) -> dict[str, object]:
-    from bridge.bench import write_source
 
     with tempfile.TemporaryDirectory(prefix="inpaint-bench-daemon-") as tmp:
         root = Path(tmp)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 import time
 from collections.abc import Sequence
 
+from bridge.cli.parsers import PROG, add_command
+from bridge.config import Settings
 from bridge.control.osc import OscDecodeError, decode_packet, encode_message
 from bridge.errors import BadValue
 
-__all__ = ["parse_arg", "send"]
+__all__ = ["register", "parse_arg", "send"]
 
 
 def parse_arg(text: str) -> int | float | str:
@@ -69,3 +72,23 @@ def send(address: str, args: Sequence[str], *, host: str, port: int, wait: float
                     failed |= reply == "/bridge/error"
                     pending.discard(job)
     return 1 if failed else 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    d = add_command(
+        sub, "send", _run, help="send one OSC message to the daemon and print the replies",
+        description="Send ADDRESS with ARGs (numbers become int or float, the rest strings) and print every "
+        "reply; with --follow, wait for the jobs it starts to finish.",
+        examples=f"examples:\n  {PROG} send /bridge/ping\n"
+        f"  {PROG} send /bridge/inpaint ~/take3.wav 12.4 12.75 '' --follow\n"
+        f"  {PROG} send /bridge/inpaint ~/fx.wav 3 5 'glass shattering' engine fal variations 3 --follow")
+    d.add_argument("address", metavar="ADDRESS")
+    d.add_argument("args", nargs="*", metavar="ARG")
+    d.add_argument("--host", default="127.0.0.1", help="daemon host (127.0.0.1)")
+    d.add_argument("--port", type=int, default=9130, help="daemon port (9130)")
+    d.add_argument("--wait", type=float, default=1.0, metavar="S", help="seconds to wait for replies (1)")
+    d.add_argument("--follow", action="store_true", help="wait until every accepted job is done or failed")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    return send(args.address, args.args, host=args.host, port=args.port, wait=args.wait, follow=args.follow)

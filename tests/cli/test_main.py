@@ -256,7 +256,7 @@ def test_presets_and_preset_flag(tmp_path: Path, source: Path) -> None:
 
 
 def test_send_to_a_running_daemon_and_jobs(tmp_path: Path, source: Path) -> None:
-    from .daemon_helpers import running_daemon
+    from tests.daemon_helpers import running_daemon
 
     with running_daemon(media=[source.parent]) as daemon:
         port = str(daemon.osc_address[1])

@@ -12,13 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bridge.errors import BadValue
-from bridge.model import MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED
+from bridge.model import MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED, Value
 
 __all__ = ["OPTIONS", "Option", "check_option", "split_options"]
 
 MAX_VARIATIONS = 16
-
-Value = float | int | str | bool
 
 
 @dataclass(frozen=True)

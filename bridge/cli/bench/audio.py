@@ -1,4 +1,4 @@
-"""``inpaint-bridge bench``: speed and memory figures, each beside what it is compared with.
+"""The audio path's measurements for ``inpaint-bridge bench``, each beside what it is compared with.
 
 * **Job stages** on a 10-minute 48 kHz 24-bit stereo source, a 10 s range with 10 s of
   context: every stage of a hosted-engine job (the model answers instantly with the
@@ -19,7 +19,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -33,10 +32,10 @@ from bridge.audio.io import decode_bytes, encode_wav, from_float, probe, read_fr
 from bridge.audio.resample import resample
 from bridge.audio.signals import loop
 from bridge.audio.splice import splice
+from bridge.audio.take import write_manifest, write_patch
 from bridge.audio.window import plan_window
-from bridge.take import write_manifest, write_patch
 
-__all__ = ["run_bench"]
+__all__ = ["peak_memory", "time_floor", "time_hosted", "time_job", "time_local", "write_source"]
 
 SR = 48000
 MODEL_SR = 44100
@@ -61,7 +60,7 @@ def write_source(path: Path, minutes: float, *, sr: int = SR) -> Path:
     return path
 
 
-def _job(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
+def time_job(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     """One hosted-engine job with an instant model; returns seconds per stage."""
     times: dict[str, float] = {}
 
@@ -108,7 +107,7 @@ def _job(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     return times
 
 
-def _floor(source: Path, out_dir: Path, at_s: float) -> float:
+def time_floor(source: Path, out_dir: Path, at_s: float) -> float:
     """Plain soundfile read and write of the same frames, plus soxr both ways."""
     info = sf.info(str(source))
     start = round(at_s * info.samplerate)
@@ -144,18 +143,18 @@ def _peak_rss_mb() -> float:
 
 def _memory_child(source: str, out_dir: str) -> None:
     """Entry point of the child process that measures one job's peak memory."""
-    _job(Path(source), Path(out_dir), at_s=probe(source).duration / 2 - RANGE_S / 2)
+    time_job(Path(source), Path(out_dir), at_s=probe(source).duration / 2 - RANGE_S / 2)
     print(json.dumps({"peak_mb": _peak_rss_mb()}))
 
 
-def _peak_memory(source: Path, out_dir: Path) -> float:
-    code = "import sys; from bridge.bench import _memory_child; _memory_child(sys.argv[1], sys.argv[2])"
+def peak_memory(source: Path, out_dir: Path) -> float:
+    code = "import sys; from bridge.cli.bench.audio import _memory_child; _memory_child(sys.argv[1], sys.argv[2])"
     done = subprocess.run([sys.executable, "-c", code, str(source), str(out_dir)], capture_output=True, text=True,
                           check=True)
     return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mb"])
 
 
-def _local_times(source: Path, gap_s: float, count: int) -> float:
+def time_local(source: Path, gap_s: float, count: int) -> float:
     info = probe(source)
     times = []
     for i in range(count):
@@ -170,15 +169,15 @@ def _local_times(source: Path, gap_s: float, count: int) -> float:
     return statistics.median(times)
 
 
-def _hosted(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
+def time_hosted(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     """One fal inpainting job against the fake with zero model time: overhead and bytes sent."""
     import asyncio
     import dataclasses
 
     from bridge.config import ServiceSettings, load_settings
-    from bridge.edit import run_edit
     from bridge.engines.fal import FalEngine
     from bridge.fakes.fal import TEST_KEY, FakeFal
+    from bridge.jobs.edit import run_edit
     from bridge.model import EditRequest
 
     with FakeFal(queue_polls=0, progress_polls=0, gain_db=0.0) as fake:
@@ -205,81 +204,3 @@ def _hosted(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     in_fake = sum(r.seconds for r in seen)
     return {"end_to_end_ms": total * 1e3, "in_fake_ms": in_fake * 1e3, "bridge_ms": (total - in_fake) * 1e3,
             "requests": len(seen), "bytes_sent": sum(r.bytes_in for r in seen), "excerpt_wav_bytes": excerpt_wav}
-
-
-def run_bench(*, as_json: bool = False, quick: bool = False) -> int:
-    """Run every measurement and print the report. Returns the exit status."""
-    long_min, short_min, big_min, local_min = (2.0, 1.0, 5.0, 1.5) if quick else (10.0, 1.0, 60.0, 3.0)
-    repeats = 2 if quick else REPEATS
-    report: dict[str, object] = {"quick": quick}
-    with tempfile.TemporaryDirectory(prefix="inpaint-bench-") as tmp:
-        out = Path(tmp)
-        src = write_source(out / "long.wav", long_min)
-        at = long_min * 60 / 2
-        # job and floor alternate, so that both see the same machine
-        runs, floors = [], []
-        for _ in range(repeats):
-            runs.append(_job(src, out, at))
-            floors.append(_floor(src, out, at))
-        stages = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        floor = statistics.median(floors)
-        total = sum(stages.values())
-        report["job"] = {"source_minutes": long_min, "stages_ms": {k: v * 1e3 for k, v in stages.items()},
-                         "sum_ms": total * 1e3, "floor_ms": floor * 1e3, "ratio": total / floor, "target_ratio": 1.5}
-        hosted = [_hosted(src, out, at) for _ in range(repeats)]
-        report["hosted"] = {k: statistics.median(h[k] for h in hosted) for k in hosted[0]}
-        src.unlink()
-        small = write_source(out / "short.wav", short_min)
-        peak_small = _peak_memory(small, out)
-        small.unlink()
-        big = write_source(out / "big.wav", big_min)
-        peak_big = _peak_memory(big, out)
-        big.unlink()
-        report["memory"] = {"short_minutes": short_min, "long_minutes": big_min, "short_peak_mb": peak_small,
-                            "long_peak_mb": peak_big, "growth_mb": peak_big - peak_small, "target_growth_mb": 50.0}
-        local = write_source(out / "local.wav", local_min)
-        report["local"] = {"source_minutes": local_min, "gap_50ms_ms": _local_times(local, 0.05, 5) * 1e3,
-                           "gap_2s_ms": _local_times(local, 2.0, 3) * 1e3, "target_50ms_ms": 50.0,
-                           "target_2s_ms": 1000.0}
-    from bridge.bench_daemon import run_daemon_bench
-
-    report["daemon"] = run_daemon_bench(quick=quick)
-    if as_json:
-        print(json.dumps(report, indent=2))
-    else:
-        _print_report(report)
-    return 0
-
-
-def _print_report(report: dict[str, object]) -> None:
-    job = report["job"]
-    mem = report["memory"]
-    local = report["local"]
-    hosted = report["hosted"]
-    assert isinstance(job, dict) and isinstance(mem, dict) and isinstance(local, dict) and isinstance(hosted, dict)
-    if report["quick"]:
-        print("quick run: small sources, figures are not comparable with the targets")
-    print(f"job stages ({job['source_minutes']:g}-min 48 kHz 24-bit stereo source, {RANGE_S:g} s range,"
-          f" {CONTEXT_S:g} s context, median of runs):")
-    for name, ms in job["stages_ms"].items():
-        print(f"  {name:<22}{ms:9.1f} ms")
-    print(f"  {'sum':<22}{job['sum_ms']:9.1f} ms")
-    print(f"  {'floor':<22}{job['floor_ms']:9.1f} ms   (soundfile read + write of the same frames, soxr both ways)")
-    print(f"  overhead ratio        {job['ratio']:9.2f} x    (target <= {job['target_ratio']:g})")
-    print(f"peak memory of the job: {mem['short_minutes']:g}-min source {mem['short_peak_mb']:.1f} MB,"
-          f" {mem['long_minutes']:g}-min source {mem['long_peak_mb']:.1f} MB,"
-          f" growth {mem['growth_mb']:.1f} MB (target <= {mem['target_growth_mb']:g})")
-    print(f"local engine ({local['source_minutes']:g}-min 48 kHz stereo): 50 ms gap {local['gap_50ms_ms']:.1f} ms"
-          f" (target < {local['target_50ms_ms']:g}), 2 s gap {local['gap_2s_ms']:.1f} ms"
-          f" (target < {local['target_2s_ms']:g})")
-    print(f"hosted job against the fake fal.ai (zero model time, same range): end to end"
-          f" {hosted['end_to_end_ms']:.1f} ms, in the fake {hosted['in_fake_ms']:.1f} ms,"
-          f" bridge {hosted['bridge_ms']:.1f} ms over {hosted['requests']:g} requests"
-          f" ({hosted['bridge_ms'] / job['floor_ms']:.2f} x the floor)")
-    from bridge.bench_daemon import print_daemon_report
-
-    sent, wav = hosted["bytes_sent"], hosted["excerpt_wav_bytes"]
-    print(f"bytes sent per job: {sent / 1e6:.2f} MB for an excerpt of {wav / 1e6:.2f} MB as WAV ({sent / wav:.2f} x)")
-    daemon = report["daemon"]
-    assert isinstance(daemon, dict)
-    print_daemon_report(daemon)
