@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection, Iterator
 
 from bridge.errors import BadValue, BridgeError
 
-__all__ = ["boolean", "choice", "integer", "name", "number", "text", "where"]
+__all__ = ["boolean", "choice", "integer", "name", "number", "scalar", "text", "where"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
@@ -37,7 +37,8 @@ def number(field: str, value: object, low: float = -math.inf, high: float = math
     """A finite number in ``[low, high]``; with ``text_ok`` a numeric string is read too."""
     parsed = _parse_number(value, text_ok)
     if parsed is None or not low <= parsed <= high:
-        raise BadValue(field, value, f"must be a number{_bound(low, high)}")
+        raise BadValue(field, value, f"must be a {'number' if _bound(low, high) else 'finite number'}"
+                                     f"{_bound(low, high)}")
     return parsed
 
 
@@ -71,6 +72,13 @@ def text(field: str, value: object, *, empty_ok: bool = False) -> str:
     if not isinstance(value, str) or not (value or empty_ok):
         raise BadValue(field, value, "must be a string" if empty_ok else "must be a non-empty string")
     return value
+
+
+def scalar(field: str, value: object) -> bool | int | float | str:
+    """Any one value an option or a model parameter can hold: a number, a string or a boolean."""
+    if isinstance(value, bool | int | float | str):
+        return value
+    raise BadValue(field, value, "must be a number, a string or a boolean")
 
 
 def name(field: str, value: object) -> str:

@@ -47,7 +47,9 @@ from typing import Any
 
 from platformdirs import PlatformDirs
 
-from bridge.errors import BridgeError, ConfigError
+from bridge import checks
+from bridge.errors import BadValue, BridgeError, ConfigError
+from bridge.model import DEFAULT_ENGINE, DEFAULT_FADE_MS, MAX_FADE_MS
 
 __all__ = ["ServiceSettings", "Settings", "load_settings", "read_toml"]
 
@@ -73,8 +75,8 @@ WAVESPEED_DEFAULT = ServiceSettings(url="https://api.wavespeed.ai")
 class Settings:
     config_dir: Path
     data_dir: Path
-    engine: str = "local"
-    fade_ms: float = 20.0
+    engine: str = DEFAULT_ENGINE
+    fade_ms: float = DEFAULT_FADE_MS
     handles_s: float = 0.5
     deadline_s: float = 600.0
     fallback_local: bool = False
@@ -90,11 +92,22 @@ class Settings:
         return self.config_dir / "config.toml"
 
 
-_DEFAULT_KEYS: dict[str, tuple[type, float, float]] = {
-    "fade_ms": (float, 0.0, 2000.0),
-    "handles_s": (float, 0.0, 10.0),
-    "deadline_s": (float, 1.0, 86400.0),
+_DEFAULT_RANGES: dict[str, tuple[float, float]] = {
+    "fade_ms": (0.0, MAX_FADE_MS),
+    "handles_s": (0.0, 10.0),
+    "deadline_s": (1.0, 86400.0),
 }
+MIDI_APIS = ("alsa", "jack", "coremidi", "winmm")
+
+
+class _Hidden:
+    """Stands for a key in a message: its value is never shown."""
+
+    def __repr__(self) -> str:
+        return "(hidden)"
+
+
+_HIDDEN = _Hidden()
 _SERVICE_KEYS = {"fal": {"key", "url", "rest_url", "concurrency"}, "wavespeed": {"key", "url", "concurrency"}}
 _ENV = {
     "fal": {"key": "FAL_KEY", "url": "INPAINT_BRIDGE_FAL_URL", "rest_url": "INPAINT_BRIDGE_FAL_REST_URL"},
@@ -113,11 +126,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         config_dir, data_dir = Path(dirs.user_config_dir), Path(dirs.user_data_dir)
     path = config_dir / "config.toml"
     doc = _read_file(path) if path.is_file() else {}
-    values: dict[str, object] = _read_defaults(path, doc.get("defaults", {}))
-    for name, default in (("fal", FAL_DEFAULT), ("wavespeed", WAVESPEED_DEFAULT)):
-        values[name] = _read_service(path, name, doc.get(name, {}), default, environ)
-    values["midi"] = _read_midi(path, doc.get("midi", {}))
-    values["live_port"] = _read_live_port(path, doc.get("live", {}), environ)
+    with checks.where(f"{path}: ", ConfigError):
+        values: dict[str, object] = _read_defaults(doc.get("defaults", {}))
+        for name, default in (("fal", FAL_DEFAULT), ("wavespeed", WAVESPEED_DEFAULT)):
+            values[name] = _read_service(name, doc.get(name, {}), default, environ)
+        values["midi"] = _read_midi(doc.get("midi", {}))
+        values["live_port"] = _read_live(doc.get("live", {}), environ)
     return Settings(config_dir=config_dir, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
@@ -132,18 +146,25 @@ def _read_file(path: Path) -> dict[str, dict[str, object]]:
     return doc
 
 
-def _read_service(
-    path: Path, name: str, section: dict[str, object], default: ServiceSettings, environ: Mapping[str, str]
-) -> ServiceSettings:
-    unknown = set(section) - _SERVICE_KEYS[name]
+def _unknown_keys(section_name: str, section: Mapping[str, object], known: set[str]) -> None:
+    unknown = set(section) - known
     if unknown:
-        raise ConfigError(f"{path}: {name}.{sorted(unknown)[0]}: unknown key")
-    values: dict[str, object] = {}
+        raise BadValue(f"{section_name}.{sorted(unknown)[0]}", section[sorted(unknown)[0]], "unknown key")
+
+
+def _read_service(name: str, section: dict[str, object], default: ServiceSettings,
+                  environ: Mapping[str, str]) -> ServiceSettings:
+    _unknown_keys(name, section, _SERVICE_KEYS[name])
+    values: dict[str, str] = {}
     for key in ("key", "url", "rest_url"):
         value = section.get(key)
-        if value is not None and (not isinstance(value, str) or not value):
-            shown = "(hidden)" if key == "key" else repr(value)
-            raise ConfigError(f"{path}: {name}.{key} = {shown}: must be a non-empty string")
+        if value is not None:
+            try:
+                checks.text(f"{name}.{key}", value)
+            except BadValue as exc:
+                if key == "key":  # never show a key, not even a malformed one
+                    raise BadValue(f"{name}.key", _HIDDEN, "must be a non-empty string") from None
+                raise exc
         env_name = _ENV[name].get(key)
         from_env = environ.get(env_name) if env_name else None
         if key == "key" and name == "fal" and not from_env and environ.get("FAL_KEY_ID"):
@@ -151,73 +172,50 @@ def _read_service(
         chosen = from_env or value
         if chosen is not None:
             if key != "key" and not str(chosen).startswith(("http://", "https://")):
-                raise ConfigError(f"{env_name if from_env else f'{name}.{key}'} = {chosen!r}: must be an http(s) URL")
+                if from_env:  # the environment's value: no file to name
+                    raise ConfigError(str(BadValue(str(env_name), chosen, "must be an http(s) URL")))
+                raise BadValue(f"{name}.{key}", chosen, "must be an http(s) URL")
             values[key] = str(chosen)
-    concurrency = section.get("concurrency", default.concurrency)
-    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= 64:
-        raise ConfigError(f"{path}: {name}.concurrency = {concurrency!r}: must be a whole number in range 1..64")
     return ServiceSettings(
-        url=str(values.get("url", default.url)),
-        rest_url=str(values["rest_url"]) if "rest_url" in values else default.rest_url,
-        key=str(values["key"]) if "key" in values else None,
-        concurrency=concurrency,
+        url=values.get("url", default.url),
+        rest_url=values.get("rest_url", default.rest_url),
+        key=values.get("key"),
+        concurrency=checks.integer(f"{name}.concurrency", section.get("concurrency", default.concurrency), 1, 64),
     )
 
 
-def _read_midi(path: Path, section: dict[str, object]) -> dict[str, str | bool]:
+def _read_midi(section: dict[str, object]) -> dict[str, str | bool]:
+    _unknown_keys("midi", section, {"enabled", "input", "output", "map", "api"})
     out: dict[str, str | bool] = {}
     for key, value in section.items():
         if key == "enabled":
-            if not isinstance(value, bool):
-                raise ConfigError(f"{path}: midi.enabled = {value!r}: must be true or false")
-        elif key in ("input", "output", "map"):
-            if not isinstance(value, str) or not value:
-                raise ConfigError(f"{path}: midi.{key} = {value!r}: must be a non-empty string")
+            out[key] = checks.boolean("midi.enabled", value)
         elif key == "api":
-            if value not in ("alsa", "jack", "coremidi", "winmm"):
-                raise ConfigError(f"{path}: midi.api = {value!r}: must be alsa, jack, coremidi or winmm")
+            out[key] = checks.choice("midi.api", value, MIDI_APIS)
         else:
-            raise ConfigError(f"{path}: midi.{key}: unknown key")
-        out[key] = value
+            out[key] = checks.text(f"midi.{key}", value)
     return out
 
 
-def _read_live_port(path: Path, section: dict[str, object], environ: Mapping[str, str]) -> int:
-    unknown = set(section) - {"port"}
-    if unknown:
-        raise ConfigError(f"{path}: live.{sorted(unknown)[0]}: unknown key")
+def _read_live(section: dict[str, object], environ: Mapping[str, str]) -> int:
+    _unknown_keys("live", section, {"port"})
     from_env = environ.get("INPAINT_BRIDGE_LIVE_PORT")
-    where, value = ("INPAINT_BRIDGE_LIVE_PORT", from_env) if from_env else (f"{path}: live.port",
-                                                                          section.get("port", 9131))
-    try:
-        port = int(value) if isinstance(value, int | str) and not isinstance(value, bool) else -1
-    except ValueError:
-        port = -1
-    if not 1 <= port <= 65535:
-        raise ConfigError(f"{where} = {value!r}: must be a port number in range 1..65535")
-    return port
+    if from_env:
+        with checks.where("", ConfigError):
+            return checks.integer("INPAINT_BRIDGE_LIVE_PORT", from_env, 1, 65535, text_ok=True)
+    return checks.integer("live.port", section.get("port", 9131), 1, 65535)
 
 
-def _read_defaults(path: Path, section: dict[str, object]) -> dict[str, object]:
+def _read_defaults(section: dict[str, object]) -> dict[str, object]:
+    _unknown_keys("defaults", section, {"engine", "fallback_local", *_DEFAULT_RANGES})
     out: dict[str, object] = {}
     for key, value in section.items():
         if key == "engine":
-            if not isinstance(value, str) or not value:
-                raise ConfigError(f"{path}: defaults.engine = {value!r}: must be an engine name")
-            out[key] = value
-            continue
-        if key == "fallback_local":
-            if not isinstance(value, bool):
-                raise ConfigError(f"{path}: defaults.fallback_local = {value!r}: must be true or false")
-            out[key] = value
-            continue
-        spec = _DEFAULT_KEYS.get(key)
-        if spec is None:
-            raise ConfigError(f"{path}: defaults.{key}: unknown key")
-        _, low, high = spec
-        if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-            raise ConfigError(f"{path}: defaults.{key} = {value!r}: must be a number in range {low:g}..{high:g}")
-        out[key] = float(value)
+            out[key] = checks.text("defaults.engine", value)
+        elif key == "fallback_local":
+            out[key] = checks.boolean("defaults.fallback_local", value)
+        else:
+            out[key] = checks.number(f"defaults.{key}", value, *_DEFAULT_RANGES[key])
     return out
 
 

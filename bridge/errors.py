@@ -10,6 +10,7 @@
     │   ├── AccessDenied             a path lies outside the allowed media or output roots
     │   ├── PresetError              a preset file or name is invalid
     │   └── ControlError             an OSC/MIDI/spool message cannot be used
+    │       ├── OscDecodeError       a datagram is not well-formed OSC
     │       ├── UnknownAddress       no such OSC address
     │       └── BadArguments         the arguments do not fit the address
     ├── AudioError                   the audio core refused its input or result
@@ -22,6 +23,7 @@
     │   └── EngineTimeout            the engine passed its deadline
     ├── OutputError                  a take or manifest could not be written
     ├── JobError                     a job id is unknown, or the queue is full
+    ├── MidiUnavailable              no MIDI system could be opened (the daemon runs without MIDI)
     └── ConfigError                  the configuration file or environment is invalid
 
 Foreign exceptions (soundfile, OS errors) are translated where they enter, with
@@ -47,6 +49,8 @@ __all__ = [
     "EngineUnavailable",
     "EngineUnreachable",
     "JobError",
+    "MidiUnavailable",
+    "OscDecodeError",
     "OutputError",
     "PresetError",
     "RegionOutOfBounds",
@@ -105,6 +109,10 @@ class BadArguments(ControlError):
     """The arguments of a control message do not fit its address."""
 
 
+class OscDecodeError(ControlError):
+    """A datagram that is not a well-formed OSC message or bundle."""
+
+
 class AudioError(BridgeError):
     """The audio core refused its input or its result."""
 
@@ -143,6 +151,10 @@ class OutputError(BridgeError):
 
 class JobError(BridgeError):
     """A job id is unknown, or the daemon's queue is full."""
+
+
+class MidiUnavailable(BridgeError):
+    """No MIDI system could be opened; the message says why."""
 
 
 class ConfigError(BridgeError):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import math
+import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
+from bridge import checks
 from bridge.errors import BadValue
 
-__all__ = ["EditRequest", "Operation", "TakeInfo", "Value", "check_seconds"]
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_FADE_MS", "EditRequest", "Operation", "TakeInfo", "Value", "check_range",
+           "default_seed"]
 
 Value = float | int | str | bool
 """A scalar option or parameter value, as OSC, TOML, JSON and the command line carry it."""
@@ -18,6 +20,16 @@ Value = float | int | str | bool
 MAX_SEED = 2**31 - 1
 MAX_FADE_MS = 2000.0
 MAX_CONTEXT_S = 600.0
+DEFAULT_ENGINE = "local"
+"""The engine a request uses when neither it, the session, a preset nor the config names one."""
+DEFAULT_FADE_MS = 20.0
+"""The crossfade inside the range when nothing names one."""
+
+
+def default_seed(generative: bool) -> int:
+    """The seed of a request that names none: 0 for the local engine (its best-matching donor),
+    a fresh random one for a generative model."""
+    return random.randint(0, MAX_SEED) if generative else 0
 
 
 class Operation(StrEnum):
@@ -28,17 +40,12 @@ class Operation(StrEnum):
     GENERATE = "generate"
 
 
-def check_seconds(field_name: str, value: float, *, low: float = 0.0, high: float = math.inf) -> float:
-    """``value`` as a float in ``[low, high]``, or :class:`BadValue` naming the field."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise BadValue(field_name, value, "must be a number")
-    v = float(value)
-    if not math.isfinite(v):
-        raise BadValue(field_name, value, "must be a finite number")
-    if v < low or v > high:
-        bound = f"in range {low:g}..{high:g}" if math.isfinite(high) else f">= {low:g}"
-        raise BadValue(field_name, value, f"must be {bound}")
-    return v
+def check_range(start: float, end: float) -> None:
+    """A time range in seconds: ``0 <= start < end``, each finite; errors name the field."""
+    checks.number("start", start, 0)
+    checks.number("end", end, 0)
+    if end <= start:
+        raise BadValue("end", end, f"must be greater than start ({start:g})")
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,11 @@ class EditRequest:
     operation: Operation = Operation.INPAINT
     prompt: str = ""
     negative_prompt: str = ""
-    engine: str = "local"
+    engine: str = DEFAULT_ENGINE
     model: str | None = None
     seed: int | None = None
     params: Mapping[str, float | int | str | bool] = field(default_factory=dict)
-    fade_ms: float = 20.0
+    fade_ms: float = DEFAULT_FADE_MS
     context_s: float | None = None
     output: Path | None = None
     patch: bool = False
@@ -66,15 +73,12 @@ class EditRequest:
     """Write the patch back to front, for a DAW take that plays its source reversed."""
 
     def __post_init__(self) -> None:
-        check_seconds("start", self.start)
-        check_seconds("end", self.end)
-        if self.end <= self.start:
-            raise BadValue("end", self.end, f"must be greater than start ({self.start:g})")
-        check_seconds("fade_ms", self.fade_ms, high=MAX_FADE_MS)
+        check_range(self.start, self.end)
+        checks.number("fade_ms", self.fade_ms, 0, MAX_FADE_MS)
         if self.context_s is not None:
-            check_seconds("context", self.context_s, high=MAX_CONTEXT_S)
-        if self.seed is not None and not 0 <= self.seed <= MAX_SEED:
-            raise BadValue("seed", self.seed, f"must be in range 0..{MAX_SEED}")
+            checks.number("context", self.context_s, 0, MAX_CONTEXT_S)
+        if self.seed is not None:
+            checks.integer("seed", self.seed, 0, MAX_SEED)
         if self.output is not None and self.patch:
             raise BadValue("output", str(self.output), "a patch is named by the bridge; drop -o or --patch")
         if self.reverse and not self.patch:

@@ -3,6 +3,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# no wall-clock deadline on any property test: a shared machine's pauses are not failures
+settings.register_profile("bridge", deadline=None)
+settings.load_profile("bridge")
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EBU = SHARED / "data" / "ebu-gaps"

@@ -54,16 +54,16 @@ def test_fal_key_id_and_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("text,words", [
     ("[fal]\nurl = \"ftp://x\"\n", "must be an http(s) URL"),
-    ("[fal]\ncolour = 1\n", "fal.colour: unknown key"),
+    ("[fal]\ncolour = 1\n", "fal.colour = 1: unknown key"),
     ("[fal]\nconcurrency = 0\n", "fal.concurrency = 0"),
     ("[fal]\nkey = 5\n", "fal.key = (hidden)"),
     ("[mystery]\n", "unknown section"),
     ("[defaults]\ndeadline_s = -1\n", "defaults.deadline_s = -1"),
     ("fal = 3\n", "must be a [section]"),
     ("[midi]\napi = \"dx\"\n", "midi.api = 'dx'"),
-    ("[midi]\nport = 1\n", "midi.port: unknown key"),
-    ("[live]\nport = 0\n", "live.port = 0: must be a port number"),
-    ("[live]\nhost = \"x\"\n", "live.host: unknown key"),
+    ("[midi]\nport = 1\n", "midi.port = 1: unknown key"),
+    ("[live]\nport = 0\n", "live.port = 0: must be a whole number in range 1..65535"),
+    ("[live]\nhost = \"x\"\n", "live.host = 'x': unknown key"),
 ])
 def test_bad_config_names_the_key(isolated_home: Path, text: str, words: str) -> None:
     write_config(isolated_home, text)

@@ -101,7 +101,8 @@ def test_every_request_gets_an_answer(client_and_daemon: tuple[OscClient, object
         (("/bridge/inpaint", source, 1.0), "end is missing"),
         (("/bridge/inpaint", source, 3.0, 2.0, ""), "end = 2.0: must be greater than start"),
         (("/bridge/inpaint", source, 1.0, 2.0, "", "steps"), "key value pairs"),
-        (("/bridge/inpaint", source, 1.0, 2.0, "", "variations", 99), "variations = 99: must be in range 1..16"),
+        (("/bridge/inpaint", source, 1.0, 2.0, "", "variations", 99),
+         "variations = 99: must be a whole number in range 1..16"),
         (("/bridge/inpaint", source, 1.0, 2.0, "", "steps", 20), "engine 'local' takes no model parameters"),
         (("/bridge/inpaint", source, 1.0, 2.0, "x", "engine", "fal"), "set FAL_KEY"),
         (("/bridge/inpaint", source, 1.0, 2.0, "", "engine", "fal"), "needs a prompt"),
@@ -113,7 +114,7 @@ def test_every_request_gets_an_answer(client_and_daemon: tuple[OscClient, object
         (("/bridge/cancel",), "no active job"),
         (("/bridge/regenerate", "feedbeef"), "unknown"),
         (("/bridge/preset", "no-such"), "preset = 'no-such': unknown"),
-        (("/bridge/set", "fade_ms", 1e9), "fade_ms = 1000000000.0: must be in range 0..2000"),
+        (("/bridge/set", "fade_ms", 1e9), "fade_ms = 1000000000.0: must be a number in range 0..2000"),
         (("/bridge/status", "feedbeef"), "unknown"),
         (("/bridge/inpaint",), "none armed"),
         (("/bridge/live", "paint"), "operation = 'paint': must be one of inpaint, transform, generate"),
@@ -217,7 +218,7 @@ def test_symlinks_out_of_the_media_root_are_refused(client_and_daemon: tuple[Osc
 
 
 def test_allow_list_drops_other_senders(media: Path) -> None:
-    from bridge.daemon import parse_networks
+    from bridge.cli.serve import parse_networks
 
     with running_daemon(media=[media], allow=parse_networks(["10.9.9.0/24"])) as daemon:
         client = OscClient(daemon.osc_address)
@@ -331,7 +332,7 @@ def test_serve_subprocess_stops_on_sigterm(tmp_path: Path, media: Path) -> None:
 
 
 def test_readme_carries_the_address_table() -> None:
-    from bridge.daemon import address_table
+    from bridge.control.routes import address_table
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert address_table() in readme

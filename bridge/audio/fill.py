@@ -91,15 +91,16 @@ def fill_range(
     end: int,
     *,
     seed: int = 0,
-    bridge_s: float = 0.020,
+    bridge: int | None = None,
 ) -> tuple[NDArray[np.floating], FillInfo]:
     """The new samples for ``x[start:end]`` (same shape and dtype) and how they were made.
 
-    Arguments as for :func:`fill`; ``bridge_s`` is the length of the AR bridges that join
-    a long fill to its context. ``x`` itself is not modified or copied.
+    Arguments as for :func:`fill`; ``bridge`` is the length in frames of the AR bridges that
+    join a long fill to its context (default 20 ms; at most a quarter of the gap is used).
+    ``x`` itself is not modified or copied.
     """
     arr = np.asarray(x)
-    _check_args(arr, sr, start, end, seed, bridge_s)
+    _check_args(arr, sr, start, end, seed, bridge)
     if end - start <= round(SHORT_GAP_S * sr):
         # the AR fill reads only its own context: work on that neighbourhood alone
         lo, hi = fill_reach(len(arr), sr, start, end)
@@ -109,7 +110,8 @@ def fill_range(
     else:
         frames = arr.reshape(len(arr), -1).astype(np.float64)
         _check_finite(frames, start, end)
-        body, info = _fill_long(frames, sr, start, end, seed=seed, bridge=round(bridge_s * sr))
+        bridge = round(0.020 * sr) if bridge is None else bridge
+        body, info = _fill_long(frames, sr, start, end, seed=seed, bridge=bridge)
     return body.reshape(arr[start:end].shape).astype(arr.dtype, copy=False), info
 
 
@@ -125,7 +127,7 @@ def fill_reach(frames: int, sr: int, start: int, end: int) -> tuple[int, int]:
     return 0, frames
 
 
-def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int, bridge_s: float) -> None:
+def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int, bridge: int | None) -> None:
     if x.ndim not in (1, 2) or not np.issubdtype(x.dtype, np.floating):
         raise AudioParameterError(
             f"x: expected float audio of shape (frames,) or (frames, channels), got {x.dtype} {x.shape}"
@@ -138,8 +140,8 @@ def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int
         raise AudioParameterError(f"start, end = {start}, {end}: the range covers all of x, nothing to fill from")
     if seed < 0:
         raise AudioParameterError(f"seed = {seed}: must be >= 0")
-    if not 0.0 <= bridge_s <= 1.0:
-        raise AudioParameterError(f"bridge_s = {bridge_s}: must be in range 0..1")
+    if bridge is not None and bridge < 0:
+        raise AudioParameterError(f"bridge = {bridge}: must be >= 0 frames")
 
 
 def _check_finite(x: Signal, start: int, end: int) -> None:

@@ -17,7 +17,6 @@ import contextlib
 import io
 import math
 import os
-import tempfile
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import soundfile as sf
 from numpy.typing import NDArray
 
 from bridge.errors import AudioParameterError, OutputError, SourceError
+from bridge.files import temp_in
 
 __all__ = [
     "AudioInfo",
@@ -239,24 +239,6 @@ def link_new(tmp: Path, wanted: Path, *, replace: bool = False) -> Path:
     raise OutputError(f"output = {str(wanted)!r}: no free name left beside it")
 
 
-@contextlib.contextmanager
-def _temp_in(folder: Path, suffix: str) -> Iterator[Path]:
-    """A temporary file in ``folder`` that is removed unless it was moved away."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=".inpaint-", suffix=suffix, dir=folder)
-    except FileNotFoundError as exc:
-        raise OutputError(f"output folder = {str(folder)!r}: does not exist") from exc
-    except OSError as exc:
-        raise OutputError(f"output folder = {str(folder)!r}: not writable ({exc.strerror})") from exc
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
 def write_take(
     wanted: Path,
     write: Callable[[sf.SoundFile], None],
@@ -269,24 +251,13 @@ def write_take(
 ) -> Path:
     """Write a take through ``write`` into a temp file, then link it into place. Returns its path."""
     folder = wanted.parent
-    with _temp_in(folder, wanted.suffix) as tmp:
+    with temp_in(folder, wanted.suffix) as tmp:
         try:
             with sf.SoundFile(str(tmp), "w", samplerate=sr, channels=channels, format=fmt, subtype=subtype) as f:
                 write(f)
         except (sf.LibsndfileError, OSError) as exc:
             raise OutputError(f"output = {str(wanted)!r}: cannot be written ({exc})") from exc
         return link_new(tmp, wanted, replace=replace)
-
-
-def write_text(wanted: Path, text: str) -> Path:
-    """Write a small text file (a manifest) atomically under exactly ``wanted``."""
-    with _temp_in(wanted.parent, ".json") as tmp:
-        try:
-            tmp.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise OutputError(f"output = {str(wanted)!r}: cannot be written ({exc.strerror})") from exc
-        os.replace(tmp, wanted)
-    return wanted
 
 
 def stream_copy_with(

@@ -15,8 +15,9 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
-from bridge.audio.io import AudioInfo, stream_copy_with, take_format, write_take, write_text
+from bridge.audio.io import AudioInfo, stream_copy_with, take_format, write_take
 from bridge.errors import BadValue, OutputError
+from bridge.files import write_text
 
 __all__ = ["check_output", "default_take_path", "write_full", "write_manifest", "write_patch"]
 

@@ -11,9 +11,9 @@ from pathlib import Path
 from bridge.cli.parsers import PROG, add_command
 from bridge.cli.progress import ProgressLine
 from bridge.config import Settings
+from bridge.control.compose import compose
 from bridge.engines.registry import engine_names, make_engine
 from bridge.errors import BadValue
-from bridge.jobs.compose import compose
 from bridge.jobs.edit import run_edit
 from bridge.jobs.presets import load_presets
 from bridge.model import EditRequest, Operation, TakeInfo

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from bridge.cli.parsers import PROG, add_command
 from bridge.config import Settings
-from bridge.control.osc import OscDecodeError, decode_packet, encode_message
-from bridge.errors import BadValue
+from bridge.control.osc import decode_packet, encode_message
+from bridge.errors import BadValue, OscDecodeError
 
 __all__ = ["register", "parse_arg", "send"]
 

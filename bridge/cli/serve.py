@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from bridge.cli.logs import configure_logging
 from bridge.cli.parsers import PROG, add_command
 from bridge.config import Settings
-from bridge.daemon import Daemon, ServeOptions, parse_networks
+from bridge.daemon import Daemon, Network, ServeOptions
+from bridge.errors import BadValue
 
 __all__ = ["register", "serve"]
 
@@ -43,8 +46,6 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         asyncio.run(Daemon(settings, options).serve())
     except OSError as exc:
-        from bridge.errors import BadValue
-
         raise BadValue("--osc-port", args.osc_port, f"cannot listen on {args.listen} ({exc.strerror})") from exc
     return 0
 
@@ -75,3 +76,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="MIDI system (default: the first that works, in that order)")
     v.add_argument("--midi-map", metavar="NAME",
                    help="controller map: generic, akai-mpk-mini, launchpad-x, yours, or a .toml path")
+
+
+def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:
+    out = []
+    for value in values:
+        try:
+            out.append(ipaddress.ip_network(value, strict=False))
+        except ValueError:
+            raise BadValue("--allow", value, "must be an address or CIDR such as 192.168.1.0/24") from None
+    return tuple(out)

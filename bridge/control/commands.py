@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from bridge.model import Operation, Value
 
-__all__ = ["Arm", "Cancel", "Command", "Edit", "Learn", "ListJobs", "Live", "Ping", "Prompt", "Regenerate",
+__all__ = ["Arm", "Range", "Cancel", "Command", "Edit", "Learn", "ListJobs", "Live", "Ping", "Prompt", "Regenerate",
            "Set", "Status", "Subscribe", "Take", "UsePreset"]
 
 
@@ -119,7 +119,8 @@ class Learn:
 @dataclass(frozen=True)
 class Ping:
     address: ClassVar[str] = "/bridge/ping"
-    echo: tuple[Value, ...] = ()
+    echo: tuple[object, ...] = ()
+    """Whatever the sender sent (up to 8 arguments), sent back."""
 
 
 @dataclass(frozen=True)

@@ -23,19 +23,20 @@ from typing import Any
 
 import mido
 
-from bridge.control.midi_map import JOB_ACTIONS, Binding, ControllerMap, Feedback, Mapper, MidiEvent
+from bridge.control.commands import Command
+from bridge.control.midi_map import Binding, ControllerMap, Feedback, Learned, Mapper, MidiEvent
+from bridge.control.notify import led_state
+from bridge.control.replies import Accepted, Refused, Reply
+from bridge.errors import MidiUnavailable
+from bridge.jobs.events import JobEvent
 
-__all__ = ["API_ORDER", "MidiClock", "MidiControl", "MidiUnavailable", "event_from_bytes", "open_ports", "save_map"]
+__all__ = ["API_ORDER", "MidiClock", "MidiControl", "event_from_bytes", "open_ports", "save_map"]
 
 log = logging.getLogger("bridge.midi")
 
 API_ORDER = ("alsa", "jack", "coremidi", "winmm")
 PORT_NAME = "Inpaint Bridge"
 TICKS_PER_BAR = 96  # 4/4 at 24 clocks per quarter note
-
-
-class MidiUnavailable(Exception):
-    """No MIDI system could be opened; the reason says why."""
 
 
 def event_from_bytes(data: list[int]) -> MidiEvent | None:
@@ -158,12 +159,12 @@ def _find(port: Any, name: str) -> int:
     raise OSError(f"no MIDI port named {name!r}; there are: {', '.join(names) or 'none'}")
 
 
-Dispatch = Callable[[str, list[object]], list[tuple[str, Any]]]
+Dispatch = Callable[[Command], list[Reply]]
 
 
 @dataclass
 class MidiControl:
-    """Runs MIDI input through the map and the router, and shows each pad's job on its LED."""
+    """Runs MIDI input through the map to the handlers, and shows each pad's job on its LED."""
 
     mapper: Mapper
     dispatch: Dispatch
@@ -193,33 +194,29 @@ class MidiControl:
             self.handle(event)
 
     def handle(self, event: MidiEvent) -> None:
-        for command in self.mapper.handle(event):
-            if command.address == "/bridge/midi/learned":
-                action, message, number, channel = command.args
-                log.info("learned: %s %s on channel %s -> %s", message, number, channel, action,
+        for pressed in self.mapper.handle(event):
+            if isinstance(pressed, Learned):
+                b = pressed.binding
+                log.info("learned: %s %s on channel %s -> %s", b.message, b.number, b.channel, b.action,
                          extra={"event": "midi_learned"})
                 if self.save_to is not None:
                     save_map(self.mapper.map, self.save_to)
                 continue
-            replies = self.dispatch(command.address, list(command.args))
-            for address, args in replies:
-                if address == "/bridge/accepted" and command.binding.action in JOB_ACTIONS:
-                    self.pads[str(args[0])] = command.binding
-                    self.led(command.binding, "queued")
-                elif address == "/bridge/error":
-                    log.warning("MIDI %s: %s", command.address, args[1], extra={"event": "midi_error"})
-                    self.led(command.binding, "error")
+            for reply in self.dispatch(pressed.command):
+                if isinstance(reply, Accepted):
+                    self.pads[reply.job_id] = pressed.binding
+                    self.led(pressed.binding, "queued")
+                elif isinstance(reply, Refused):
+                    log.warning("MIDI %s: %s", reply.address, reply.message, extra={"event": "midi_error"})
+                    self.led(pressed.binding, "error")
 
-    def job_state(self, job_id: str, state: str) -> None:
-        binding = self.pads.get(job_id)
+    def job_changed(self, event: JobEvent) -> None:
+        binding = self.pads.get(event.job_id)
         if binding is None:
             return
-        shown = {"queued": "queued", "rendering": "running", "submitted": "running", "running": "running",
-                 "fitting": "running", "done": "done", "failed": "error", "cancelled": "off"}.get(state)
-        if shown:
-            self.led(binding, shown)
-        if state in ("done", "failed", "cancelled"):
-            self.pads.pop(job_id, None)
+        self.led(binding, led_state(event.state))
+        if event.final:
+            self.pads.pop(event.job_id, None)
 
     def led(self, binding: Binding, state: str) -> None:
         feedback: Feedback | None = self.mapper.map.feedback
@@ -244,7 +241,7 @@ class MidiControl:
 
 def save_map(controller: ControllerMap, path: Path) -> None:
     """Write a controller map back as TOML (after learn), atomically."""
-    from bridge.audio.io import write_text
+    from bridge.files import write_text
 
     lines = [f"name = {_toml(controller.name)}", f"description = {_toml(controller.description)}", ""]
     if controller.feedback is not None:

@@ -46,29 +46,34 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from bridge import checks
 from bridge.config import read_toml
-from bridge.errors import PresetError
+from bridge.control.commands import Arm, Cancel, Command, Edit, Learn, Live, Regenerate, Set, Take, UsePreset
+from bridge.errors import BadValue, PresetError
+from bridge.model import Operation
 
-__all__ = ["ACTIONS", "Binding", "Command", "ControllerMap", "Feedback", "Mapper", "MidiEvent", "load_map"]
+__all__ = ["ACTIONS", "Binding", "ControllerMap", "Feedback", "Learned", "Mapper", "MidiEvent", "Pressed",
+           "find_controller_map", "load_map"]
 
-ACTIONS = {
-    "regenerate": ("/bridge/inpaint", ()),
-    "transform": ("/bridge/transform", ()),
-    "generate": ("/bridge/generate", ()),
-    "variation": ("/bridge/regenerate", ()),
-    "cancel": ("/bridge/cancel", ()),
-    "previous_take": ("/bridge/take", (-1,)),
-    "next_take": ("/bridge/take", (1,)),
-    "arm_last": ("/bridge/arm", ()),
-    "learn": ("/bridge/midi/learn", ()),
-    "live_inpaint": ("/bridge/live", ("inpaint",)),
-    "live_transform": ("/bridge/live", ("transform",)),
-    "live_generate": ("/bridge/live", ("generate",)),
+ACTIONS: dict[str, Command] = {
+    "regenerate": Edit(Operation.INPAINT),
+    "transform": Edit(Operation.TRANSFORM),
+    "generate": Edit(Operation.GENERATE),
+    "variation": Regenerate(),
+    "cancel": Cancel(),
+    "previous_take": Take(-1),
+    "next_take": Take(1),
+    "arm_last": Arm(),
+    "learn": Learn("regenerate"),
+    "live_inpaint": Live(Operation.INPAINT),
+    "live_transform": Live(Operation.TRANSFORM),
+    "live_generate": Live(Operation.GENERATE),
 }
-"""Each action is the OSC message it stands for: MIDI and OSC share one set of handlers."""
+"""Each action is the command it stands for: MIDI and OSC share one set of handlers."""
 
-JOB_ACTIONS = frozenset({"regenerate", "transform", "generate", "variation"})
 MESSAGES = ("note", "cc", "program")
+_CHOICES = {"mode": ("momentary", "toggle"), "curve": ("linear", "exponential"),
+            "encoder": ("absolute", "relative2c", "relative64")}
 
 
 @dataclass(frozen=True)
@@ -126,11 +131,17 @@ class ControllerMap:
 
 
 @dataclass(frozen=True)
-class Command:
-    """What a MIDI message asks for: an OSC-equivalent message, and the binding that sent it."""
+class Pressed:
+    """What a MIDI message asks for: a command, and the binding that sent it (for its LED)."""
 
-    address: str
-    args: tuple[object, ...]
+    command: Command
+    binding: Binding
+
+
+@dataclass(frozen=True)
+class Learned:
+    """Learn mode bound the message to ``binding``."""
+
     binding: Binding
 
 
@@ -144,11 +155,11 @@ class Mapper:
         self._held: set[tuple[int, int]] = set()
         self.learning: str | None = None
 
-    def handle(self, event: MidiEvent) -> list[Command]:
+    def handle(self, event: MidiEvent) -> list[Pressed | Learned]:
         if self.learning is not None and event.kind in ("note_on", "cc", "program") and (
                 event.kind != "note_on" or event.value > 0):
             return self._learn(event)
-        out = []
+        out: list[Pressed | Learned] = []
         for binding in self.map.bindings:
             if binding.matches(event):
                 command = self._apply(binding, event)
@@ -156,15 +167,15 @@ class Mapper:
                     out.append(command)
         return out
 
-    def _apply(self, binding: Binding, event: MidiEvent) -> Command | None:
+    def _apply(self, binding: Binding, event: MidiEvent) -> Pressed | None:
         if binding.message == "program":
             if not binding.presets:
                 return None
             if event.number >= len(binding.presets):
                 return None
-            return Command("/bridge/preset", (binding.presets[event.number],), binding)
+            return Pressed(UsePreset(binding.presets[event.number]), binding)
         if binding.param is not None:
-            return Command("/bridge/set", (binding.param, self._param_value(binding, event.value)), binding)
+            return Pressed(Set(binding.param, self._param_value(binding, event.value)), binding)
         if binding.action is None:
             return None
         pressed = self._edge(binding, event)
@@ -175,9 +186,8 @@ class Mapper:
             self._toggles[binding] = on
             if not on:
                 return None
-        address, fixed = ACTIONS[binding.action]
-        args: tuple[object, ...] = (binding.learn_action,) if binding.action == "learn" else tuple(fixed)
-        return Command(address, args, binding)
+        command = Learn(binding.learn_action) if binding.action == "learn" else ACTIONS[binding.action]
+        return Pressed(command, binding)
 
     def _edge(self, binding: Binding, event: MidiEvent) -> bool:
         """True on the rising edge: note on with velocity, or a CC crossing 64 upwards."""
@@ -212,7 +222,7 @@ class Mapper:
             raise PresetError(f"action = {action!r}: learn binds one of {choices}")
         self.learning = action
 
-    def _learn(self, event: MidiEvent) -> list[Command]:
+    def _learn(self, event: MidiEvent) -> list[Pressed | Learned]:
         action = self.learning
         assert action is not None
         self.learning = None
@@ -222,7 +232,7 @@ class Mapper:
         kept = [b for b in self.map.bindings if not (b.message == message and b.number == binding.number
                                                      and b.channel in (None, event.channel))]
         self.map = replace(self.map, bindings=(*kept, binding))
-        return [Command("/bridge/midi/learned", (action, message, event.number, event.channel), binding)]
+        return [Learned(binding)]
 
 
 def load_map(path: Path) -> ControllerMap:
@@ -242,84 +252,60 @@ def _list(path: Path, value: object) -> list[dict[str, object]]:
     return value
 
 
-def _int(where: str, key: str, value: object, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise PresetError(f"{where} {key} = {value!r}: must be a whole number in range {low}..{high}")
-    return value
-
-
 def _binding(path: Path, index: int, table: dict[str, object]) -> Binding:
-    where = f"{path}: binding {index + 1}"
-    message = table.get("message")
-    if message not in MESSAGES:
-        raise PresetError(f"{where} message = {message!r}: must be one of {', '.join(MESSAGES)}")
+    with checks.where(f"{path}: binding {index + 1} ", PresetError):
+        return _read_binding(table)
+
+
+def _read_binding(table: dict[str, object]) -> Binding:
+    message = checks.choice("message", table.get("message"), MESSAGES)
     values: dict[str, object] = {"message": message}
     for key, value in table.items():
-        if key == "message":
+        if key in ("message",):
             continue
         if key == "number":
-            values[key] = _int(where, key, value, 0, 127)
+            values[key] = checks.integer(key, value, 0, 127)
         elif key == "channel":
-            values[key] = _int(where, key, value, 1, 16)
+            values[key] = checks.integer(key, value, 1, 16)
         elif key in ("action", "learn_action"):
-            if value not in ACTIONS:
-                raise PresetError(f"{where} {key} = {value!r}: must be one of {', '.join(ACTIONS)}")
-            values[key] = value
-        elif key == "mode":
-            if value not in ("momentary", "toggle"):
-                raise PresetError(f"{where} mode = {value!r}: must be momentary or toggle")
-            values[key] = value
+            values[key] = checks.choice(key, value, ACTIONS)
+        elif key in _CHOICES:
+            values[key] = checks.choice(key, value, _CHOICES[key])
         elif key == "param":
-            if not isinstance(value, str) or not value.isidentifier():
-                raise PresetError(f"{where} param = {value!r}: must be an option or parameter name")
-            values[key] = value
+            values[key] = checks.name(key, value)
         elif key in ("min", "max", "step"):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                raise PresetError(f"{where} {key} = {value!r}: must be a number")
-            values[{"min": "low", "max": "high"}.get(key, key)] = float(value)
-        elif key == "curve":
-            if value not in ("linear", "exponential"):
-                raise PresetError(f"{where} curve = {value!r}: must be linear or exponential")
-            values[key] = value
-        elif key == "encoder":
-            if value not in ("absolute", "relative2c", "relative64"):
-                raise PresetError(f"{where} encoder = {value!r}: must be absolute, relative2c or relative64")
-            values[key] = value
+            values[{"min": "low", "max": "high"}.get(key, key)] = checks.number(key, value)
         elif key == "integer":
-            if not isinstance(value, bool):
-                raise PresetError(f"{where} integer = {value!r}: must be true or false")
-            values[key] = value
+            values[key] = checks.boolean(key, value)
         elif key == "presets":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise PresetError(f"{where} presets = {value!r}: must be a list of preset names")
+                raise BadValue(key, value, "must be a list of preset names")
             values[key] = tuple(value)
         else:
-            raise PresetError(f"{where} {key}: unknown key")
+            raise BadValue(key, value, "unknown key")
     if message != "program" and "number" not in values:
-        raise PresetError(f"{where}: a {message} binding needs number")
+        raise BadValue("number", None, f"a {message} binding needs one")
     if message != "program" and ("action" in values) == ("param" in values):
-        raise PresetError(f"{where}: give exactly one of action or param")
+        raise BadValue("action", values.get("action"), "give exactly one of action or param")
     if message == "program" and not values.get("presets"):
-        raise PresetError(f"{where}: a program binding needs presets")
+        raise BadValue("presets", None, "a program binding needs presets")
     return Binding(**values)  # type: ignore[arg-type]
 
 
 def _feedback(path: Path, table: object) -> Feedback:
-    where = f"{path}: feedback"
-    if not isinstance(table, dict):
-        raise PresetError(f"{where}: must be a table")
-    kind = table.get("kind", "note")
-    if kind not in ("note", "cc"):
-        raise PresetError(f"{where} kind = {kind!r}: must be note or cc")
-    channel = _int(where, "channel", table["channel"], 1, 16) if "channel" in table else None
-    states = dict(Feedback().states)
-    for key, value in table.items():
-        if key in ("kind", "channel"):
-            continue
-        if key not in states:
-            raise PresetError(f"{where} {key}: unknown key (states: {', '.join(states)})")
-        states[key] = _int(where, key, value, 0, 127)
-    return Feedback(str(kind), channel, states)
+    with checks.where(f"{path}: feedback ", PresetError):
+        if not isinstance(table, dict):
+            raise BadValue("feedback", table, "must be a table")
+        kind = checks.choice("kind", table.get("kind", "note"), ("note", "cc"))
+        channel = checks.integer("channel", table["channel"], 1, 16) if "channel" in table else None
+        states = dict(Feedback().states)
+        for key, value in table.items():
+            if key in ("kind", "channel"):
+                continue
+            if key not in states:
+                raise BadValue(key, value, f"unknown key (states: {', '.join(states)})")
+            states[key] = checks.integer(key, value, 0, 127)
+    return Feedback(kind, channel, states)
 
 
 def shipped_maps() -> Sequence[Path]:
@@ -327,3 +313,19 @@ def shipped_maps() -> Sequence[Path]:
 
     folder = shipped_folder() / "controllers"
     return sorted(folder.glob("*.toml")) if folder.is_dir() else []
+
+
+def find_controller_map(name: str, config_dir: Path) -> tuple[ControllerMap, Path]:
+    """A controller map by name (the user's ``controllers/`` first) or path, and where learn saves it."""
+    from bridge.jobs.presets import shipped_folder
+
+    user = config_dir / "controllers"
+    candidates = [Path(name)] if name.endswith(".toml") else [user / f"{name}.toml",
+                                                              shipped_folder() / "controllers" / f"{name}.toml"]
+    for path in candidates:
+        if path.is_file():
+            controller = load_map(path)
+            return controller, path if path.parent == user or name.endswith(".toml") else user / path.name
+    known = sorted({p.stem for folder in (user, shipped_folder() / "controllers") if folder.is_dir()
+                    for p in folder.glob("*.toml")})
+    raise BadValue("--midi-map", name, f"no such controller map; known: {', '.join(known) or 'none'}")

@@ -31,7 +31,9 @@ from typing import cast
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-__all__ = ["MAX_DATAGRAM", "OscDecodeError", "OscEndpoint", "OscStats", "decode_packet", "encode_message"]
+from bridge.errors import OscDecodeError
+
+__all__ = ["MAX_DATAGRAM", "OscEndpoint", "OscStats", "decode_packet", "encode_message"]
 
 log = logging.getLogger("bridge.osc")
 
@@ -43,10 +45,6 @@ RECEIVE_BUFFER = 4 * 1024 * 1024
 Address = tuple[str, int]
 OscArg = int | float | str | bool | bytes | None
 Outgoing = tuple[Address, str, Sequence[object]]
-
-
-class OscDecodeError(ValueError):
-    """A datagram that is not a well-formed OSC message or bundle."""
 
 
 def decode_packet(data: bytes) -> list[tuple[str, list[object]]]:

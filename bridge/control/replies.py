@@ -13,7 +13,7 @@ from bridge.jobs.events import JobEvent
 from bridge.jobs.journal import JobRecord
 from bridge.model import Value
 
-__all__ = ["Accepted", "JobListed", "JobsListed", "Pong", "Refused", "Reply", "Report"]
+__all__ = ["Accepted", "Cancelling", "JobListed", "JobsListed", "Pong", "Refused", "Reply", "Report"]
 
 
 @dataclass(frozen=True)
@@ -21,6 +21,14 @@ class Accepted:
     """A job was queued for the command."""
 
     job_id: str
+
+
+@dataclass(frozen=True)
+class Cancelling:
+    """A cancel was asked for; the job's ``cancelled`` event follows."""
+
+    job_id: str
+    fraction: float
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,7 @@ class Report:
 @dataclass(frozen=True)
 class Pong:
     version: str
-    echo: tuple[Value, ...]
+    echo: tuple[object, ...]
 
 
 @dataclass(frozen=True)
@@ -54,4 +62,4 @@ class JobsListed:
     count: int
 
 
-Reply = Accepted | Refused | Report | Pong | JobListed | JobsListed | JobEvent
+Reply = Accepted | Cancelling | Refused | Report | Pong | JobListed | JobsListed | JobEvent

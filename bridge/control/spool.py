@@ -26,13 +26,15 @@ import logging
 import os
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bridge.audio.io import write_text
-from bridge.jobs.runner import Job
+from bridge.control.notify import spool_job, to_osc
+from bridge.control.replies import Accepted, Refused, Reply
+from bridge.files import write_text
+from bridge.jobs.events import JobEvent
 
 __all__ = ["Spool"]
 
@@ -43,7 +45,8 @@ MAX_REQUEST_BYTES = 64 * 1024
 POLL_S = 0.1
 KEEP_RESULTS_S = 7 * 24 * 3600
 
-Dispatch = Callable[[str, list[object]], list[tuple[str, Sequence[object]]]]
+Dispatch = Callable[[str, list[object]], list[Reply]]
+"""A request's address and arguments in, the typed replies out."""
 
 
 @dataclass
@@ -133,28 +136,22 @@ class Spool:
             return
         address, args = str(doc["address"]), list(doc.get("args", []))
         entry = _Pending(str(doc.get("id", request_id)), address)
-        for reply, reply_args in self.dispatch(address, args):
-            entry.replies.append([reply, list(reply_args)])
-            if reply == "/bridge/accepted":
-                job_id = str(reply_args[0])
-                entry.jobs[job_id] = {"state": "queued", "fraction": 0.0}
-                self.pending[job_id] = entry
-            elif reply == "/bridge/error":
-                entry.error = str(reply_args[1]) if len(reply_args) > 1 else "error"
+        for reply in self.dispatch(address, args):
+            reply_address, reply_args = to_osc(reply)
+            entry.replies.append([reply_address, reply_args])
+            if isinstance(reply, Accepted):
+                entry.jobs[reply.job_id] = {"state": "queued", "fraction": 0.0}
+                self.pending[reply.job_id] = entry
+            elif isinstance(reply, Refused):
+                entry.error = reply.message
         self._write(entry, finished=not entry.jobs)
 
-    def job_changed(self, job: Job) -> None:
+    def job_changed(self, event: JobEvent) -> None:
         """Called on every job state change: update the result of the request it came from."""
-        entry = self.pending.get(job.id)
+        entry = self.pending.get(event.job_id)
         if entry is None:
             return
-        info: dict[str, Any] = {"state": job.state.value, "fraction": job.fraction, "seed": job.seed,
-                                "engine": job.engine, "error": job.error if not job.active else None}
-        if job.take is not None:
-            take = job.take
-            info.update(take_path=str(take.path), take_start=take.take_start, take_end=take.take_end,
-                        manifest_path=str(take.manifest_path), engine=take.engine, model=take.model)
-        entry.jobs[job.id] = info
+        entry.jobs[event.job_id] = spool_job(event)
         finished = all(j["state"] in ("done", "failed", "cancelled") for j in entry.jobs.values())
         self._write(entry, finished=finished)
         if finished:

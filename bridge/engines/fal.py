@@ -19,10 +19,10 @@ import httpx
 
 from bridge.engines.base import Capabilities, EngineJob, Progress
 from bridge.engines.http import IDEMPOTENT, SUBMIT, data_uri, send
-from bridge.engines.models import ModelSpec, ParamValue, models_of
+from bridge.engines.models import ModelSpec, models_of
 from bridge.engines.remote import Clock, HostedEngine, RemoteJob
 from bridge.errors import EngineError, EngineRejected, EngineUnavailable
-from bridge.model import Operation
+from bridge.model import Operation, Value
 
 __all__ = ["FalEngine", "FalWire", "describe_error", "parse_status"]
 
@@ -139,7 +139,7 @@ class FalWire:
             raise EngineError(f"{SERVICE}: upload the excerpt: {describe_error(put)}")
         return str(target["file_url"])
 
-    async def submit(self, spec: ModelSpec, inputs: dict[str, ParamValue]) -> RemoteJob:
+    async def submit(self, spec: ModelSpec, inputs: dict[str, Value]) -> RemoteJob:
         response = await send(
             self.client, "POST", f"{self.queue_url}/{spec.id}", service=SERVICE, what=f"submit to {spec.id}",
             policy=SUBMIT, json=inputs, headers=self._headers(),

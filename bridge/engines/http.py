@@ -22,14 +22,14 @@ import email.utils
 import logging
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
 
 from bridge.errors import EngineError, EngineRejected, EngineTimeout, EngineUnavailable, EngineUnreachable
 
-__all__ = ["IDEMPOTENT", "SUBMIT", "RetryPolicy", "data_uri", "download", "read_data_uri", "send"]
+__all__ = ["CLOCK", "IDEMPOTENT", "SUBMIT", "Clock", "RetryPolicy", "data_uri", "download", "read_data_uri", "send"]
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 logging.getLogger("httpcore").setLevel(logging.WARNING)
@@ -54,15 +54,26 @@ IDEMPOTENT = RetryPolicy(attempts=8, statuses=frozenset({408, 429, 500, 502, 503
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
 
 
-def _delay(policy: RetryPolicy, attempt: int, response: httpx.Response | None) -> float:
+@dataclass
+class Clock:
+    """What backoff waits with and reads the time from (tests inject their own, and never sleep)."""
+
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    now: Callable[[], float] = time.time
+
+
+CLOCK = Clock()
+
+
+def _delay(policy: RetryPolicy, attempt: int, response: httpx.Response | None, now: float) -> float:
     if response is not None:
-        after = _retry_after(response.headers.get("retry-after"))
+        after = _retry_after(response.headers.get("retry-after"), now)
         if after is not None:
             return min(after, 60.0)
     return float(min(policy.base_s * 2.0**attempt, policy.cap_s)) * random.uniform(0.75, 1.25)
 
 
-def _retry_after(value: str | None) -> float | None:
+def _retry_after(value: str | None, now: float) -> float | None:
     if not value:
         return None
     try:
@@ -73,7 +84,7 @@ def _retry_after(value: str | None) -> float | None:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
-    return max(0.0, float(when.timestamp()) - time.time())
+    return max(0.0, float(when.timestamp()) - now)
 
 
 @contextlib.contextmanager
@@ -107,6 +118,7 @@ async def send(
     service: str,
     what: str,
     policy: RetryPolicy,
+    clock: Clock = CLOCK,
     **kwargs: object,
 ) -> httpx.Response:
     """Send one request under ``policy``; returns the last response (any status not retried).
@@ -133,7 +145,7 @@ async def send(
         else:
             if response.status_code not in policy.statuses or attempt == policy.attempts - 1:
                 return response
-        await asyncio.sleep(_delay(policy, attempt, response))
+        await clock.sleep(_delay(policy, attempt, response, clock.now()))
     assert response is not None
     return response
 

@@ -76,7 +76,7 @@ class LocalEngine:
             raise EngineRejected(f"operation = {job.operation.value!r}: the local engine only inpaints")
         lo, hi = fill_reach(len(job.audio), job.sr, job.start, job.end)
         work = functools.partial(fill_range, job.audio[lo:hi], job.sr, job.start - lo, job.end - lo, seed=job.seed,
-                                 bridge_s=job.fade / job.sr)
+                                 bridge=job.fade)
         try:
             body, info = await self._fill(work)
         except AudioParameterError as exc:

@@ -14,12 +14,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bridge import checks
 from bridge.errors import BadValue
-from bridge.model import Operation
+from bridge.model import Operation, Value
 
 __all__ = ["MODELS", "MaskStyle", "ModelSpec", "ParamSpec", "default_model", "find_model", "models_of"]
-
-ParamValue = float | int | str | bool
 
 
 class MaskStyle(StrEnum):
@@ -36,39 +35,24 @@ class ParamSpec:
 
     name: str
     kind: type
-    default: ParamValue | None = None
+    default: Value | None = None
     low: float | None = None
     high: float | None = None
     choices: tuple[str, ...] = ()
     alias: str | None = None
 
-    def check(self, value: object) -> ParamValue:
+    def check(self, value: object) -> Value:
         """``value`` converted to this parameter's type, or :class:`BadValue` naming the field and range."""
         label = self.alias or self.name
         if self.kind is bool:
-            if isinstance(value, bool):
-                return value
-            if isinstance(value, str) and value.lower() in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
-                return value.lower() in {"1", "true", "yes", "on"}
-            if isinstance(value, int) and value in (0, 1):
-                return bool(value)
-            raise BadValue(label, value, "must be true or false")
+            return checks.boolean(label, value, text_ok=True)
         if self.kind is str:
-            text = str(value)
-            if self.choices and text not in self.choices:
-                raise BadValue(label, value, f"must be one of {', '.join(self.choices)}")
-            return text
-        try:
-            number = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise BadValue(label, value, "must be a number") from None
-        if isinstance(value, bool) or not math.isfinite(number):
-            raise BadValue(label, value, "must be a finite number")
-        if self.kind is int and number != int(number):
-            raise BadValue(label, value, "must be a whole number")
-        if (self.low is not None and number < self.low) or (self.high is not None and number > self.high):
-            raise BadValue(label, value, f"must be in range {self.low:g}..{self.high:g}")
-        return int(number) if self.kind is int else number
+            return checks.choice(label, value, self.choices) if self.choices else str(value)
+        low = -math.inf if self.low is None else self.low
+        high = math.inf if self.high is None else self.high
+        if self.kind is int:
+            return checks.integer(label, value, low, high, text_ok=True)
+        return checks.number(label, value, low, high, text_ok=True)
 
 
 @dataclass(frozen=True)
@@ -99,12 +83,12 @@ class ModelSpec:
                 return spec
         return None
 
-    def resolve(self, given: Mapping[str, object]) -> dict[str, ParamValue]:
+    def resolve(self, given: Mapping[str, object]) -> dict[str, Value]:
         """Every parameter, with ``given`` (wire names or aliases) checked and defaults filled in.
 
         Raises :class:`BadValue` for an unknown name or a value out of range, before anything is sent.
         """
-        out: dict[str, ParamValue] = {p.name: p.default for p in self.params if p.default is not None}
+        out: dict[str, Value] = {p.name: p.default for p in self.params if p.default is not None}
         for key, value in given.items():
             spec = self.param(key)
             if spec is None:

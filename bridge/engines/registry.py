@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ProcessPoolExecutor
 
 import httpx
 
@@ -14,7 +17,9 @@ from bridge.engines.local import LocalEngine
 from bridge.engines.wavespeed import WaveSpeedEngine
 from bridge.errors import BadValue
 
-__all__ = ["engine_names", "make_engine"]
+__all__ = ["engine_names", "fill_pool", "make_engine"]
+
+log = logging.getLogger("bridge.engines")
 
 Factory = Callable[[Settings, "httpx.AsyncClient | None", "Executor | None"], Engine]
 
@@ -46,3 +51,34 @@ def make_engine(
     if factory is None:
         raise BadValue("engine", name, f"unknown engine; known: {', '.join(engine_names())}")
     return factory(settings, client, executor)
+
+
+def fill_pool(workers: int) -> ProcessPoolExecutor | None:
+    """Processes for the local engine's fills, started now (spawned: the daemon has threads)."""
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_follow_parent, initargs=(os.getpid(),))
+        for _ in range(workers):
+            pool.submit(_warm_up)
+    except (OSError, RuntimeError) as exc:
+        log.warning("no process pool for local fills (%s); they run in threads", exc)
+        return None
+    return pool
+
+
+def _follow_parent(parent: int) -> None:
+    """In a fill worker: exit when the daemon is gone (even after kill -9), never linger."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="follow-daemon", daemon=True).start()
+
+
+def _warm_up() -> None:
+    """Import the fill's modules in a worker before the first job needs them."""
+    import bridge.audio.fill  # noqa: F401

@@ -19,9 +19,10 @@ import httpx
 from bridge.audio.io import decode_bytes
 from bridge.engines.base import EngineJob, EngineResult, Progress
 from bridge.engines.http import TIMEOUT, download
-from bridge.engines.models import MaskStyle, ModelSpec, ParamValue, find_model
+from bridge.engines.models import MaskStyle, ModelSpec, find_model
 from bridge.engines.plan import RequestPlan, encode_excerpt, plan_request
 from bridge.errors import AudioParameterError, BadValue, EngineError, EngineTimeout, EngineUnavailable
+from bridge.model import Value
 
 __all__ = ["Clock", "HostedEngine", "PreparedJob", "RemoteJob", "Wire", "prepare"]
 
@@ -34,7 +35,7 @@ class PreparedJob:
 
     spec: ModelSpec
     plan: RequestPlan
-    inputs: dict[str, ParamValue]
+    inputs: dict[str, Value]
     excerpt: bytes | None
     """44.1 kHz stereo WAV of the excerpt, or ``None`` for text-to-audio."""
 
@@ -69,7 +70,7 @@ def prepare(job: EngineJob, service: str) -> PreparedJob:
         raise BadValue("prompt", job.prompt, f"{spec.id} needs a prompt describing the sound")
     params = spec.resolve(job.params)
     plan = plan_request(spec, frames=len(job.audio), sr=job.sr, start=job.start, end=job.end, fade=job.fade)
-    inputs: dict[str, ParamValue] = {"prompt": job.prompt, **params}
+    inputs: dict[str, Value] = {"prompt": job.prompt, **params}
     if spec.negative_prompt and job.negative_prompt:
         inputs["negative_prompt"] = job.negative_prompt
     if spec.seed:
@@ -91,7 +92,7 @@ class Wire(Protocol):
 
     async def send_audio(self, data: bytes, clock: Clock, job: EngineJob) -> str: ...
 
-    async def submit(self, spec: ModelSpec, inputs: dict[str, ParamValue]) -> RemoteJob: ...
+    async def submit(self, spec: ModelSpec, inputs: dict[str, Value]) -> RemoteJob: ...
 
     def resume(self, spec: ModelSpec, request_id: str) -> RemoteJob: ...
 

@@ -18,10 +18,10 @@ import httpx
 
 from bridge.engines.base import Capabilities, EngineJob, Progress
 from bridge.engines.http import IDEMPOTENT, SUBMIT, send
-from bridge.engines.models import ModelSpec, ParamValue, models_of
+from bridge.engines.models import ModelSpec, models_of
 from bridge.engines.remote import Clock, HostedEngine, RemoteJob
 from bridge.errors import EngineError, EngineRejected, EngineUnavailable
-from bridge.model import Operation
+from bridge.model import Operation, Value
 
 __all__ = ["WaveSpeedEngine", "WaveSpeedWire", "envelope"]
 
@@ -86,7 +86,7 @@ class WaveSpeedWire:
             raise EngineError(f"{SERVICE}: upload answer has no download_url")
         return url
 
-    async def submit(self, spec: ModelSpec, inputs: dict[str, ParamValue]) -> RemoteJob:
+    async def submit(self, spec: ModelSpec, inputs: dict[str, Value]) -> RemoteJob:
         response = await send(
             self.client, "POST", f"{self.base_url}/api/v3/{spec.id}", service=SERVICE, what=f"submit to {spec.id}",
             policy=SUBMIT, json=inputs, headers=self._headers(),

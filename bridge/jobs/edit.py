@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import random
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -25,7 +24,7 @@ from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
 from bridge.errors import BadValue, RegionOutOfBounds
-from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo
+from bridge.model import EditRequest, Operation, TakeInfo, default_seed
 
 __all__ = ["plan_edit", "run_edit"]
 
@@ -94,10 +93,7 @@ async def run_edit(
                                              folder=req.folder)
     if req.output is not None:
         check_output(info, req.output, overwrite=req.overwrite)
-    seed = req.seed
-    if seed is None:
-        # the local engine's seed 0 is its best match; a generative model gets a fresh seed
-        seed = random.randint(0, MAX_SEED) if engine.capabilities.uses_prompt else 0
+    seed = req.seed if req.seed is not None else default_seed(engine.capabilities.uses_prompt)
 
     _report(on_progress, "reading", t_start)
     native = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop, native=True)

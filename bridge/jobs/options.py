@@ -7,11 +7,10 @@ they travel in ``params`` and the engine's model table checks them before anythi
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from bridge.errors import BadValue
+from bridge import checks
 from bridge.model import MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED, Value
 
 __all__ = ["OPTIONS", "Option", "check_option", "split_options"]
@@ -49,35 +48,16 @@ def check_option(name: str, value: object) -> Value:
     """``value`` converted for option ``name`` (a model parameter passes through as given)."""
     option = OPTIONS.get(name)
     if option is None:
-        if not name.isidentifier():
-            raise BadValue("option", name, "must be a name such as steps, guidance or strength")
-        if isinstance(value, bool | int | float | str):
-            return value
-        raise BadValue(name, value, "must be a number, a string or a boolean")
+        checks.name("option", name)
+        return checks.scalar(name, value)
     if option.kind is str:
-        if not isinstance(value, str) or (not value and name != "negative_prompt"):
-            raise BadValue(name, value, "must be a non-empty string")
-        return value
+        return checks.text(name, value, empty_ok=name == "negative_prompt")
     if option.kind is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, int | float) and value in (0, 1):
-            return bool(value)
-        if isinstance(value, str) and value.lower() in {"0", "1", "true", "false", "yes", "no", "on", "off"}:
-            return value.lower() in {"1", "true", "yes", "on"}
-        raise BadValue(name, value, "must be 0 or 1")
-    try:
-        number = float(value) if isinstance(value, int | float | str) and not isinstance(value, bool) else math.nan
-    except ValueError:
-        number = math.nan
-    if not math.isfinite(number):
-        raise BadValue(name, value, "must be a finite number")
-    if option.kind is int and number != int(number):
-        raise BadValue(name, value, "must be a whole number")
+        return checks.boolean(name, value, text_ok=True)
     assert option.low is not None and option.high is not None
-    if not option.low <= number <= option.high:
-        raise BadValue(name, value, f"must be in range {option.low:g}..{option.high:g}")
-    return int(number) if option.kind is int else number
+    if option.kind is int:
+        return checks.integer(name, value, option.low, option.high, text_ok=True)
+    return checks.number(name, value, option.low, option.high, text_ok=True)
 
 
 def split_options(given: Mapping[str, Value]) -> tuple[dict[str, Value], dict[str, Value]]:

@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bridge import checks
 from bridge.config import read_toml
 from bridge.errors import BadValue, PresetError
 from bridge.jobs.options import check_option
@@ -92,20 +93,14 @@ def _read_preset(path: Path, name: str, table: dict[str, object]) -> Preset:
     for key, value in table.items():
         try:
             if key in ("description", "prompt"):
-                if not isinstance(value, str):
-                    raise BadValue(key, value, "must be a string")
-                description, prompt = (value, prompt) if key == "description" else (description, value)
+                text = checks.text(key, value, empty_ok=True)
+                description, prompt = (text, prompt) if key == "description" else (description, text)
             elif key == "operation":
-                try:
-                    operation = Operation(str(value))
-                except ValueError:
-                    raise BadValue(key, value, "must be inpaint, transform or generate") from None
+                operation = Operation(checks.choice(key, value, [op.value for op in Operation]))
             elif key in _OPTION_KEYS:
                 options[key] = check_option(key, value)
             elif key in _PARAM_KEYS:
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise BadValue(key, value, "must be a finite number")
-                params[key] = value
+                params[key] = checks.integer(key, value) if isinstance(value, int) else checks.number(key, value)
             elif key == "params":
                 if not isinstance(value, dict):
                     raise BadValue(key, value, "must be a table of model parameters")

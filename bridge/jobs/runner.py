@@ -20,39 +20,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import random
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from enum import StrEnum
 
 from bridge.config import Settings
 from bridge.engines.base import Engine, Progress
 from bridge.engines.models import find_model
 from bridge.errors import BadValue, BridgeError, EngineUnavailable, EngineUnreachable, JobError
 from bridge.jobs.edit import run_edit
+from bridge.jobs.events import FINAL, FRACTION, JobEvent, JobState
 from bridge.jobs.journal import JobRecord, Journal
-from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo
+from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo, default_seed
 
-__all__ = ["FRACTION", "Job", "JobState", "Runner"]
+__all__ = ["Job", "Runner"]
 
 log = logging.getLogger("bridge.jobs")
 
 
-class JobState(StrEnum):
-    QUEUED = "queued"
-    RENDERING = "rendering"
-    SUBMITTED = "submitted"
-    RUNNING = "running"
-    FITTING = "fitting"
-    DONE = "done"
-    FAILED = "failed"
-    CANCELLED = "cancelled"
-
-
-FINAL = frozenset({JobState.DONE, JobState.FAILED, JobState.CANCELLED})
-FRACTION = {JobState.QUEUED: 0.0, JobState.RENDERING: 0.1, JobState.SUBMITTED: 0.25, JobState.RUNNING: 0.5,
-            JobState.FITTING: 0.9, JobState.DONE: 1.0, JobState.FAILED: 1.0, JobState.CANCELLED: 1.0}
 _STEP_STATE = {"reading": JobState.RENDERING, "uploading": JobState.RENDERING, "submitted": JobState.SUBMITTED,
                "queued": JobState.RUNNING, "running": JobState.RUNNING, "downloading": JobState.RUNNING,
                "fitting": JobState.FITTING, "writing": JobState.FITTING}
@@ -85,8 +70,13 @@ class Job:
     def active(self) -> bool:
         return self.state not in FINAL
 
+    def event(self) -> JobEvent:
+        """The job's current state, as the rest of the daemon hears it."""
+        return JobEvent(self.id, self.state, self.fraction, self.seed, self.engine, self.reply, self.take,
+                        self.error if self.state in (JobState.FAILED, JobState.CANCELLED) else None)
 
-Notify = Callable[[Job], None]
+
+Notify = Callable[[JobEvent], None]
 
 
 class Runner:
@@ -143,7 +133,8 @@ class Runner:
         if not keep:
             self._supersede(request)
         group = uuid.uuid4().hex[:8]
-        first = request.seed if request.seed is not None else random.randint(0, MAX_SEED - variations)
+        generative = self.engines[request.engine].capabilities.uses_prompt
+        first = request.seed if request.seed is not None else default_seed(generative)
         jobs = []
         for i in range(variations):
             job = Job(id=uuid.uuid4().hex[:12], request=replace(request, seed=(first + i) % (MAX_SEED + 1)),
@@ -156,7 +147,7 @@ class Runner:
         for job in jobs:
             log.info("job %s: queued (%s %s, seed %d)", job.id, job.engine, request.operation.value, job.seed,
                      extra={"event": "job_state", "job_id": job.id, "state": "queued"})
-            self.notify(job)
+            self.notify(job.event())
             self._start(job)
         self._trim()
         return jobs
@@ -277,7 +268,7 @@ class Runner:
         log.log(level, "job %s: %s%s", job.id, state.value, detail,
                 extra={"event": "job_state", "job_id": job.id, "state": state.value,
                        "remote_id": job.remote_id})
-        self.notify(job)
+        self.notify(job.event())
 
     def _trim(self, keep: int = 1000) -> None:
         finished = [j for j in self.jobs.values() if not j.active]

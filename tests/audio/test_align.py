@@ -33,7 +33,7 @@ def render(x: np.ndarray, *, lag: int, gain_db: float, seed: int) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25)
 @given(
     lag=st.sampled_from([-300, 0, 576, 1105, 2112, 2257]),
     gain_db=st.floats(-3.0, 2.0),

@@ -27,7 +27,7 @@ def test_crossfade_ends() -> None:
     assert g_in[0] < 0.01 and g_in[-1] > 0.99
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     frames=st.integers(200, 3000),
     channels=st.integers(1, 3),

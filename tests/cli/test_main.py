@@ -41,6 +41,18 @@ def native(path: Path) -> np.ndarray:
     return np.asarray(data)
 
 
+def test_a_long_fade_inside_the_documented_range_is_taken(tmp_path: Path, source: Path) -> None:
+    done = run("inpaint", str(source), "--start", "5", "--end", "9", "--fade-ms", "1500", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    take = Path(done.stdout.split("take: ")[1].splitlines()[0])
+    orig, new = native(source), native(take)
+    assert np.array_equal(new[:5 * 48000], orig[:5 * 48000]) and np.array_equal(new[9 * 48000:], orig[9 * 48000:])
+    manifest = json.loads(take.with_name(take.name + ".json").read_text())
+    assert manifest["parameters"]["fade_ms"] == 1500.0 and manifest["seed"] == 0
+    bad = run("inpaint", str(source), "--start", "5", "--end", "9", "--fade-ms", "2500", cwd=tmp_path)
+    assert bad.returncode == 2 and "fade_ms = 2500.0: must be a number in range 0..2000" in bad.stderr
+
+
 @pytest.mark.parametrize("start,end", [(5.0, 5.04), (5.0, 6.5)])
 def test_inpaint_writes_a_full_take_beside_the_source(tmp_path: Path, source: Path, start: float, end: float) -> None:
     before = source.read_bytes()
@@ -155,6 +167,7 @@ def test_help_has_examples(tmp_path: Path) -> None:
         assert done.returncode == 0 and "example" in done.stdout
 
 
+@pytest.mark.bench
 def test_bench_quick_json(tmp_path: Path) -> None:
     done = run("bench", "--json", "--quick", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -197,7 +210,7 @@ def test_hosted_engines_from_the_command_line(tmp_path: Path, source: Path, fake
 
 
 @pytest.mark.parametrize("args,code,words", [
-    (["--engine", "fal", "--steps", "500"], 2, "steps = 500: must be in range 1..100"),
+    (["--engine", "fal", "--steps", "500"], 2, "steps = 500: must be a whole number in range 1..100"),
     (["--engine", "fal", "--set", "nonsense"], 2, "--set = 'nonsense': must be KEY=VALUE"),
     (["--engine", "fal", "--model", "fal-ai/other"], 2, "model = 'fal-ai/other': not a fal model"),
     (["--engine", "wavespeed", "--set", "output_format=mp3"], 2, "output_format = 'mp3': must be one of wav, flac"),

@@ -8,10 +8,13 @@ received are printed as one JSON list once a message with value UNTIL_VALUE arri
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
 import rtmidi
+
+from bridge.cli.bench.jack import connected
 
 
 def find(port: rtmidi.MidiIn | rtmidi.MidiOut, wanted: str, exclude: str | None = None) -> int:
@@ -35,9 +38,11 @@ def main() -> None:
         leds.set_callback(lambda event, _: seen.append(list(event[0])))
     out = rtmidi.MidiOut(rtmidi.API_UNIX_JACK, "peer")
     out.open_port(find(out, "Inpaint Bridge", exclude="LEDs"))
-    # a JACK connection takes effect in a later process cycle: on a busy machine messages
-    # sent at once can be lost, so let the connections settle first
-    time.sleep(1.0)
+    # a connection takes effect once the server has it in its graph: wait for that, both ways
+    server = os.environ.get("JACK_DEFAULT_SERVER", "default")
+    if not connected(server, "peer", "Inpaint Bridge") or (
+            until is not None and not connected(server, "Inpaint Bridge LEDs", "peer")):
+        raise SystemExit("the MIDI connections did not appear in jack_lsp")
     for message in send:
         out.send_message(message)
         time.sleep(0.05)

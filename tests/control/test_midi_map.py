@@ -6,42 +6,45 @@ from pathlib import Path
 
 import pytest
 
+from bridge.control.commands import Arm, Cancel, Command, Edit, Learn, Live, Regenerate, Set, Take, UsePreset
 from bridge.control.midi import MidiClock, event_from_bytes, save_map
-from bridge.control.midi_map import ControllerMap, Mapper, MidiEvent, load_map, shipped_maps
+from bridge.control.midi_map import Binding, ControllerMap, Learned, Mapper, MidiEvent, Pressed, load_map, shipped_maps
 from bridge.errors import PresetError
+from bridge.model import Operation
 
 
 def generic() -> Mapper:
     return Mapper(load_map(next(p for p in shipped_maps() if p.stem == "generic")))
 
 
-def commands(mapper: Mapper, *events: MidiEvent) -> list[tuple[str, tuple[object, ...]]]:
-    return [(c.address, c.args) for e in events for c in mapper.handle(e)]
+def commands(mapper: Mapper, *events: MidiEvent) -> list[Command | Learned]:
+    return [c.command if isinstance(c, Pressed) else c for e in events for c in mapper.handle(e)]
 
 
 def test_pad_36_regenerates_on_the_rising_edge_only() -> None:
     m = generic()
     press, release = MidiEvent("note_on", 1, 36, 100), MidiEvent("note_off", 1, 36, 0)
-    assert commands(m, press) == [("/bridge/inpaint", ())]
+    assert commands(m, press) == [Edit(Operation.INPAINT)]
     assert commands(m, press) == []  # held: no second trigger
-    assert commands(m, release, press) == [("/bridge/inpaint", ())]
+    assert commands(m, release, press) == [Edit(Operation.INPAINT)]
     assert commands(m, MidiEvent("note_on", 1, 36, 0)) == []  # note on with velocity 0 is a release
 
 
-@pytest.mark.parametrize("note,expected", [(37, ("/bridge/regenerate", ())), (38, ("/bridge/take", (-1,))),
-                                           (39, ("/bridge/take", (1,))), (40, ("/bridge/arm", ())),
-                                           (42, ("/bridge/cancel", ())), (43, ("/bridge/midi/learn", ("regenerate",)))])
-def test_pad_actions(note: int, expected: tuple[str, tuple[object, ...]]) -> None:
+@pytest.mark.parametrize("note,expected", [(37, Regenerate()), (38, Take(-1)),
+                                           (39, Take(1)), (40, Arm()),
+                                           (42, Cancel()), (43, Learn("regenerate"))])
+def test_pad_actions(note: int, expected: Command) -> None:
     assert commands(generic(), MidiEvent("note_on", 1, note, 90)) == [expected]
 
 
 def test_knobs_set_parameters_with_range_and_curve() -> None:
     m = generic()
-    assert commands(m, MidiEvent("cc", 1, 70, 127)) == [("/bridge/set", ("guidance", 25.0))]
-    assert commands(m, MidiEvent("cc", 1, 70, 0)) == [("/bridge/set", ("guidance", 0.0))]
-    assert commands(m, MidiEvent("cc", 1, 71, 64)) == [("/bridge/set", ("steps", 52))]
-    [(_, (_, fade))] = commands(m, MidiEvent("cc", 1, 73, 64))
-    assert isinstance(fade, float) and 30 < fade < 34  # exponential: the middle of 2..500 ms is their geometric mean
+    assert commands(m, MidiEvent("cc", 1, 70, 127)) == [Set("guidance", 25.0)]
+    assert commands(m, MidiEvent("cc", 1, 70, 0)) == [Set("guidance", 0.0)]
+    assert commands(m, MidiEvent("cc", 1, 71, 64)) == [Set("steps", 52)]
+    [knob] = commands(m, MidiEvent("cc", 1, 73, 64))
+    # exponential: the middle of 2..500 ms is their geometric mean
+    assert isinstance(knob, Set) and isinstance(knob.value, float) and 30 < knob.value < 34
 
 
 def test_relative_encoders() -> None:
@@ -51,17 +54,17 @@ def test_relative_encoders() -> None:
     knob = replace(controller.bindings[8], encoder="relative2c", step=1.0)
     knob64 = replace(controller.bindings[8], number=90, encoder="relative64", step=1.0)
     m = Mapper(ControllerMap("t", (knob, knob64)))
-    assert commands(m, MidiEvent("cc", 1, 70, 3)) == [("/bridge/set", ("guidance", 3.0))]
-    assert commands(m, MidiEvent("cc", 1, 70, 127)) == [("/bridge/set", ("guidance", 2.0))]  # -1
-    assert commands(m, MidiEvent("cc", 1, 90, 66)) == [("/bridge/set", ("guidance", 4.0))]  # +2
-    assert commands(m, MidiEvent("cc", 1, 90, 0)) == [("/bridge/set", ("guidance", 0.0))]  # clamped
+    assert commands(m, MidiEvent("cc", 1, 70, 3)) == [Set("guidance", 3.0)]
+    assert commands(m, MidiEvent("cc", 1, 70, 127)) == [Set("guidance", 2.0)]  # -1
+    assert commands(m, MidiEvent("cc", 1, 90, 66)) == [Set("guidance", 4.0)]  # +2
+    assert commands(m, MidiEvent("cc", 1, 90, 0)) == [Set("guidance", 0.0)]  # clamped
 
 
 def test_program_change_picks_a_preset_and_channels_filter() -> None:
-    assert commands(generic(), MidiEvent("program", 5, 1)) == [("/bridge/preset", ("room-tone",))]
+    assert commands(generic(), MidiEvent("program", 5, 1)) == [UsePreset("room-tone")]
     assert commands(generic(), MidiEvent("program", 5, 100)) == []
     mpk = Mapper(load_map(next(p for p in shipped_maps() if p.stem == "akai-mpk-mini")))
-    assert commands(mpk, MidiEvent("note_on", 10, 36, 90)) == [("/bridge/inpaint", ())]
+    assert commands(mpk, MidiEvent("note_on", 10, 36, 90)) == [Edit(Operation.INPAINT)]
     assert commands(mpk, MidiEvent("note_on", 1, 36, 90)) == []
 
 
@@ -77,11 +80,11 @@ def test_toggle_fires_every_other_press() -> None:
 def test_learn_binds_the_next_message_and_saves(tmp_path: Path) -> None:
     m = generic()
     m.learn("cancel")
-    assert commands(m, MidiEvent("note_on", 3, 60, 100)) == [("/bridge/midi/learned", ("cancel", "note", 60, 3))]
-    assert commands(m, MidiEvent("note_off", 3, 60, 0), MidiEvent("note_on", 3, 60, 100)) == [("/bridge/cancel", ())]
+    assert commands(m, MidiEvent("note_on", 3, 60, 100)) == [Learned(Binding("note", 60, 3, action="cancel"))]
+    assert commands(m, MidiEvent("note_off", 3, 60, 0), MidiEvent("note_on", 3, 60, 100)) == [Cancel()]
     save_map(m.map, tmp_path / "mine.toml")
     again = Mapper(load_map(tmp_path / "mine.toml"))
-    assert commands(again, MidiEvent("note_on", 3, 60, 100)) == [("/bridge/cancel", ())]
+    assert commands(again, MidiEvent("note_on", 3, 60, 100)) == [Cancel()]
     assert commands(again, MidiEvent("cc", 1, 73, 64)) == commands(generic(), MidiEvent("cc", 1, 73, 64))
     with pytest.raises(PresetError, match="learn binds one of"):
         m.learn("dance")
@@ -137,4 +140,4 @@ def test_a_pad_can_ask_the_live_script_to_capture(tmp_path: Path) -> None:
                     '[[binding]]\nmessage = "note"\nnumber = 37\naction = "live_generate"\n')
     m = Mapper(load_map(path))
     assert commands(m, MidiEvent("note_on", 1, 36, 90), MidiEvent("note_on", 1, 37, 90)) == [
-        ("/bridge/live", ("inpaint",)), ("/bridge/live", ("generate",))]
+        Live(Operation.INPAINT), Live(Operation.GENERATE)]

@@ -4,8 +4,6 @@ on the armed range, and the pad's LED follows the job on the daemon's output por
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 import sys
 import time
@@ -16,6 +14,7 @@ import pytest
 import soundfile as sf
 
 from bridge.audio.signals import loop
+from bridge.cli.bench import jack as jack_server
 
 from ..daemon_helpers import OscClient, running_daemon
 
@@ -27,25 +26,13 @@ SERVER = "inpaint-bridge-test"
 
 @pytest.fixture(scope="module")
 def jack() -> Iterator[None]:
-    """A JACK server of our own (dummy driver, named so it never meets a user's server)."""
-    if shutil.which("jackd") is None:
+    """A JACK server of our own (dummy driver, named so it never meets a user's server), waited for."""
+    if not jack_server.available():
         pytest.skip("jackd is not installed (Debian package jackd2; .ci/run installs it)")
-    old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = SERVER  # for the daemon's client and the peer process
-    proc = subprocess.Popen(["jackd", "--no-realtime", "-n", SERVER, "-d", "dummy", "-r", "48000", "-p", "512"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    time.sleep(1.5)
-    try:
-        if proc.poll() is not None:
-            raise AssertionError(f"jackd did not start: {proc.stderr.read() if proc.stderr else ''}")
+    with jack_server.private_server(SERVER) as problem:
+        if problem is not None:
+            raise AssertionError(problem)
         yield
-    finally:
-        proc.terminate()
-        proc.communicate(timeout=10)
-        if old is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
 
 
 def peer(send: str, until: int | None = None) -> list[list[int]]:

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.control.osc import MAX_DEPTH, OscDecodeError, decode_packet, encode_message
+from bridge.control.osc import MAX_DEPTH, decode_packet, encode_message
 from bridge.daemon import Daemon
+from bridge.errors import OscDecodeError
 
 from ..daemon_helpers import OscClient, running_daemon
 
@@ -83,7 +84,7 @@ hostile = st.one_of(
 )
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=250, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(packet=hostile)
 def test_hostile_datagrams_never_stop_the_daemon(daemon: Daemon, packet: bytes) -> None:
     client = OscClient(daemon.osc_address)

@@ -70,7 +70,7 @@ def test_errors_name_the_key_variable_and_the_field(wavespeed: FakeWaveSpeed, so
     assert "nope-secret" not in str(caught.value)
     with pytest.raises(EngineUnavailable, match="set WAVESPEED_API_KEY"):
         edit(wavespeed_engine(wavespeed, key=None), source, 14.0, 14.2)
-    with pytest.raises(BadValue, match=r"guidance = 30: must be in range 0\.\.25"):
+    with pytest.raises(BadValue, match=r"guidance = 30: must be a number in range 0\.\.25"):
         edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, params={"guidance": 30})
     with pytest.raises(BadValue, match="operation"):
         edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, operation=Operation.GENERATE)

@@ -11,13 +11,13 @@ import soundfile as sf
 
 from bridge.audio.signals import loop
 from bridge.config import ServiceSettings, load_settings
+from bridge.control.compose import compose
 from bridge.engines.registry import make_engine
 from bridge.errors import BadValue, PresetError
 from bridge.fakes.fal import TEST_KEY as FAL_KEY
 from bridge.fakes.fal import FakeFal
 from bridge.fakes.wavespeed import TEST_KEY as WS_KEY
 from bridge.fakes.wavespeed import FakeWaveSpeed
-from bridge.jobs.compose import compose
 from bridge.jobs.edit import run_edit
 from bridge.jobs.presets import load_presets, shipped_folder
 from bridge.model import Operation
@@ -69,9 +69,9 @@ def test_user_presets_override_shipped_ones(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("text,words", [
     ('[a]\nsteps = "many"\n', "[a] steps = 'many': must be a finite number"),
-    ("[a]\nfade_ms = 99999\n", "[a] fade_ms = 99999: must be in range 0..2000"),
+    ("[a]\nfade_ms = 99999\n", "[a] fade_ms = 99999: must be a number in range 0..2000"),
     ("[a]\ncolour = 1\n", "[a] colour = 1: unknown key"),
-    ('[a]\noperation = "dance"\n', "[a] operation = 'dance': must be inpaint, transform or generate"),
+    ('[a]\noperation = "dance"\n', "[a] operation = 'dance': must be one of inpaint, transform, generate"),
     ("[a]\nvariations = 0\n", "[a] variations = 0"),
     ("a = 1\n", "a = 1: each preset is a [table]"),
     ('["Bad Name"]\n', "a preset name uses"),

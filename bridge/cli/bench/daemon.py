@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from bridge.cli.bench import jack
 from bridge.cli.bench.audio import write_source
 from bridge.control.osc import decode_packet, encode_message
 
@@ -137,35 +138,13 @@ def _percentiles(rtts: list[float]) -> dict[str, float]:
             "p99_ms": ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))] * 1e3, "count": len(ordered)}
 
 
-@contextmanager
-def _jack_server() -> Iterator[bool]:
-    """A private JACK server (dummy driver) for this run; yields False when jackd is missing."""
-    import shutil
-
-    if shutil.which("jackd") is None:
-        yield False
-        return
-    name = "inpaint-bridge-bench"  # one fixed name: never a user's server, and no registry entries pile up
-    old = os.environ.get("JACK_DEFAULT_SERVER")
-    os.environ["JACK_DEFAULT_SERVER"] = name
-    proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", "256"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    time.sleep(1.5)
-    try:
-        yield proc.poll() is None
-    finally:
-        proc.terminate()
-        proc.wait(10)
-        if old is None:
-            os.environ.pop("JACK_DEFAULT_SERVER", None)
-        else:
-            os.environ["JACK_DEFAULT_SERVER"] = old
-
-
 def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[str, object]:
-    with _jack_server() as running:
-        if not running:
-            return {"available": False, "reason": "jackd is not installed or did not start"}
+    if not jack.available():
+        return {"available": False, "reason": "jackd is not installed (Debian package jackd2)"}
+    server = "inpaint-bridge-bench"  # one fixed name: never a user's server, and no registry entries pile up
+    with jack.private_server(server, period=256) as problem:
+        if problem is not None:
+            return {"available": False, "reason": problem}
         import rtmidi
 
         with _processes(home, media, extra=("--midi", "--midi-api", "jack"), fake=False) as port:
@@ -184,7 +163,8 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
             if target is None:
                 return {"available": False, "reason": "the daemon's MIDI port did not appear"}
             out.open_port(target)
-            time.sleep(1.0)  # a JACK connection takes effect a few process cycles later
+            if not jack.connected(server, "bench", "Inpaint Bridge"):
+                return {"available": False, "reason": "the MIDI connection did not appear in jack_lsp"}
             rtts: list[float] = []
             for i in range(presses + 5):  # the first few warm up the connection and are not counted
                 client.receive(0.001)

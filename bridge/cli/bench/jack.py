@@ -1,0 +1,68 @@
+"""A private JACK server (dummy driver) for MIDI measurements and tests, waited for, never slept on.
+
+The server gets a fixed name of its own, so it never meets a user's server; callers wait
+for it to answer (``jack_wait``) and for a MIDI connection to take effect (``jack_lsp -c``)
+instead of sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["available", "connected", "private_server"]
+
+WAIT_S = 20.0
+
+
+def available() -> bool:
+    """Whether jackd and its command-line clients are installed (Debian package jackd2)."""
+    return all(shutil.which(tool) for tool in ("jackd", "jack_wait", "jack_lsp"))
+
+
+@contextmanager
+def private_server(name: str, *, period: int = 512) -> Iterator[str | None]:
+    """Run ``jackd -d dummy`` as ``name`` with ``JACK_DEFAULT_SERVER`` set; yields ``None`` once it
+    answers, or why it did not start."""
+    old = os.environ.get("JACK_DEFAULT_SERVER")
+    os.environ["JACK_DEFAULT_SERVER"] = name
+    proc = subprocess.Popen(["jackd", "--no-realtime", "-n", name, "-d", "dummy", "-r", "48000", "-p", str(period)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        waited = subprocess.run(["jack_wait", "-w", "-s", name, "-t", str(int(WAIT_S))], capture_output=True,
+                                text=True, timeout=WAIT_S + 10)
+        problem = None
+        if "server is available" not in waited.stdout or proc.poll() is not None:
+            said = proc.stderr.read() if proc.stderr is not None and proc.poll() is not None else ""
+            problem = f"jackd did not start: {waited.stdout.strip()} {said}".strip()
+        yield problem
+    finally:
+        proc.terminate()
+        try:
+            proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+        if old is None:
+            os.environ.pop("JACK_DEFAULT_SERVER", None)
+        else:
+            os.environ["JACK_DEFAULT_SERVER"] = old
+
+
+def connected(server: str, source: str, destination: str, *, timeout: float = WAIT_S) -> bool:
+    """Wait until a port whose name holds ``source`` is connected to one whose name holds ``destination``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        listing = subprocess.run(["jack_lsp", "-c", "-s", server], capture_output=True, text=True, timeout=10).stdout
+        port = ""
+        for line in listing.splitlines():
+            if not line.startswith((" ", "\t")):
+                port = line
+            elif source in port and destination in line.strip():
+                return True
+        time.sleep(0.05)
+    return False

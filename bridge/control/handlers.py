@@ -1,0 +1,212 @@
+"""What each command does: fast, synchronous, a typed command in and typed replies out.
+
+A handler checks what it needs, acts (queueing a job at most) and returns the replies
+for whoever sent the command. :func:`dispatch` turns every
+:class:`~bridge.errors.BridgeError` into a :class:`~bridge.control.replies.Refused`, so a
+transport never sees an exception for anything a sender did.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
+from bridge.control.commands import (
+    Arm,
+    Cancel,
+    Command,
+    Edit,
+    Learn,
+    ListJobs,
+    Live,
+    Ping,
+    Prompt,
+    Regenerate,
+    Set,
+    Status,
+    Subscribe,
+    Take,
+    UsePreset,
+)
+from bridge.control.compose import compose
+from bridge.control.context import Address, Context
+from bridge.control.replies import Accepted, Cancelling, JobListed, JobsListed, Pong, Refused, Reply, Report
+from bridge.control.routes import MAX_LISTED, parse
+from bridge.control.session import Armed
+from bridge.errors import AccessDenied, BadArguments, BridgeError, JobError
+from bridge.jobs.events import JobEvent, JobState
+from bridge.jobs.presets import find_preset
+from bridge.model import Value, check_range
+
+__all__ = ["dispatch", "handle_message"]
+
+log = logging.getLogger("bridge.control")
+
+
+def dispatch(ctx: Context, command: Command, sender: Address | None) -> list[Reply]:
+    """The replies to one command; never raises for anything the sender did.
+
+    ``sender`` is the OSC sender's address, or ``None`` for MIDI and spool commands,
+    whose jobs are announced to subscribers only.
+    """
+    try:
+        return _HANDLERS[type(command)](ctx, command, sender)
+    except AccessDenied as exc:
+        peer = sender[0] if sender else "midi/spool"
+        log.warning("refused %s from %s: %s", command.address, peer, exc,
+                    extra={"event": "access_denied", "peer": peer})
+        return [Refused(command.address, str(exc))]
+    except BridgeError as exc:
+        return [Refused(command.address, str(exc))]
+    except Exception as exc:  # a handler bug answers, logs once, and the daemon keeps serving
+        log.exception("handler for %s failed", command.address)
+        return [Refused(command.address, f"internal error: {type(exc).__name__}")]
+
+
+def handle_message(ctx: Context, address: str, params: Sequence[object], sender: Address | None) -> list[Reply]:
+    """The replies to one OSC-shaped message (an OSC datagram's message, a spool request)."""
+    try:
+        command = parse(address, params)
+    except BridgeError as exc:
+        return [Refused(address, str(exc))]
+    return dispatch(ctx, command, sender)
+
+
+def _edit(ctx: Context, command: Edit, sender: Address | None) -> list[Reply]:
+    session = ctx.session
+    if command.range is None:
+        if session.armed is None:
+            raise BadArguments(f"{command.address}: no source and range given, and none armed (/bridge/arm)")
+        source, start, end = session.armed.source, session.armed.start, session.armed.end
+    else:
+        source, start, end = command.range.source, command.range.start, command.range.end
+    composed = compose(command.operation, source=ctx.roots.source(source), start=start, end=end,
+                       prompt=command.prompt, given=command.options, settings=ctx.settings, presets=ctx.presets,
+                       session=session)
+    request = replace(composed.request, folder=ctx.roots.folder(composed.project))
+    reply = sender
+    if reply is not None and composed.reply_port:
+        reply = (reply[0], composed.reply_port)
+    jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply)
+    return [Accepted(job.id) for job in jobs]
+
+
+def _regenerate(ctx: Context, command: Regenerate, sender: Address | None) -> list[Reply]:
+    return [Accepted(job.id) for job in ctx.runner.regenerate(command.job, sender)]
+
+
+def _cancel(ctx: Context, command: Cancel, sender: Address | None) -> list[Reply]:
+    jobs = ctx.runner.cancel(command.job)
+    if not jobs:
+        raise BadArguments(f"{command.address}: no active job to cancel")
+    if sender is not None:
+        for job in jobs:
+            ctx.listen(job.id, sender)
+    return [Cancelling(job.id, job.fraction) for job in jobs]
+
+
+def _take(ctx: Context, command: Take, sender: Address | None) -> list[Reply]:
+    done = [job for job in ctx.runner.last_group if job.take is not None]
+    if not done:
+        raise BadArguments(f"{command.address}: the last request has no finished take yet")
+    ctx.take_index = (ctx.take_index + command.step) % len(done)
+    event = done[ctx.take_index].event()
+    ctx.announce(event)
+    return [event] if sender is not None else []
+
+
+def _status_report(ctx: Context) -> Report:
+    return Report(tuple(ctx.session.snapshot()))
+
+
+def _arm(ctx: Context, command: Arm, sender: Address | None) -> list[Reply]:
+    if command.range is None:
+        if not ctx.runner.last_group:
+            raise BadArguments(f"{command.address}: no range given and no request yet to take it from")
+        last = ctx.runner.last_group[0].request
+        ctx.session.armed = Armed(str(last.source), last.start, last.end)
+        return [_status_report(ctx)]
+    armed = command.range
+    ctx.roots.source(armed.source)
+    check_range(armed.start, armed.end)
+    ctx.session.armed = Armed(armed.source, armed.start, armed.end)
+    return [_status_report(ctx)]
+
+
+def _prompt(ctx: Context, command: Prompt, sender: Address | None) -> list[Reply]:
+    ctx.session.prompt = command.text
+    return [_status_report(ctx)]
+
+
+def _preset(ctx: Context, command: UsePreset, sender: Address | None) -> list[Reply]:
+    ctx.session.preset = find_preset(dict(ctx.presets), command.name).name if command.name else None
+    return [_status_report(ctx)]
+
+
+def _set(ctx: Context, command: Set, sender: Address | None) -> list[Reply]:
+    ctx.session.set(command.key, command.value)
+    return [_status_report(ctx)]
+
+
+def _status(ctx: Context, command: Status, sender: Address | None) -> list[Reply]:
+    if command.job is None:
+        active = sum(1 for j in ctx.runner.jobs.values() if j.active)
+        uptime = round(time.monotonic() - ctx.started, 1)
+        daemon: tuple[tuple[str, Value], ...] = (("version", ctx.version), ("uptime_s", uptime),
+                                                 ("active_jobs", active), *ctx.stats().items())
+        return [Report((*ctx.session.snapshot(), *daemon))]
+    job = ctx.runner.jobs.get(command.job)
+    if job is None:
+        record = ctx.runner.journal.get(command.job)
+        if record is None:
+            raise JobError(f"job = {command.job!r}: unknown")
+        return [JobEvent(record.id, JobState(record.state), record.fraction, record.seed, record.engine,
+                         error=record.error)]
+    if sender is not None:
+        ctx.listen(job.id, sender)
+    return [job.event()]
+
+
+def _live(ctx: Context, command: Live, sender: Address | None) -> list[Reply]:
+    forwarded: list[object] = [command.prompt] if command.prompt is not None else []
+    for key, value in command.options.items():
+        forwarded += [key, value]
+    port = ctx.settings.live_port
+    ctx.send(("127.0.0.1", port), f"/live/{command.operation.value}", forwarded)
+    return [Report((("live", command.operation.value), ("sent to port", port)))]
+
+
+def _jobs(ctx: Context, command: ListJobs, sender: Address | None) -> list[Reply]:
+    records = ctx.runner.journal.jobs(limit=MAX_LISTED)
+    return [*(JobListed(record) for record in records), JobsListed(len(records))]
+
+
+def _subscribe(ctx: Context, command: Subscribe, sender: Address | None) -> list[Reply]:
+    word = "subscribe" if command.on else "unsubscribe"
+    if sender is None:
+        raise BadArguments(f"{command.address}: only an OSC sender can {word}")
+    port = command.port or sender[1]
+    journal = ctx.runner.journal
+    (journal.subscribe if command.on else journal.unsubscribe)(sender[0], port)
+    return [Report(((f"{word}d", port),))]
+
+
+def _learn(ctx: Context, command: Learn, sender: Address | None) -> list[Reply]:
+    if ctx.midi is None:
+        raise BadArguments(f"{command.address}: MIDI is not running (start the daemon with --midi)")
+    ctx.midi.learn(command.action)
+    return [Report((("learning", command.action),))]
+
+
+def _ping(ctx: Context, command: Ping, sender: Address | None) -> list[Reply]:
+    return [Pong(ctx.version, command.echo)]
+
+
+_HANDLERS: dict[type, Callable[[Context, Any, Address | None], list[Reply]]] = {
+    Edit: _edit, Regenerate: _regenerate, Cancel: _cancel, Take: _take, Arm: _arm, Prompt: _prompt,
+    UsePreset: _preset, Set: _set, Status: _status, Live: _live, ListJobs: _jobs, Subscribe: _subscribe,
+    Learn: _learn, Ping: _ping,
+}
