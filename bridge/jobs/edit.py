@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
@@ -24,6 +25,7 @@ from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
 from bridge.errors import BadValue, RegionOutOfBounds
+from bridge.jobs.manifest import Manifest, SourceFormat, TakePlacement
 from bridge.model import EditRequest, Operation, TakeInfo, default_seed
 
 __all__ = ["plan_edit", "run_edit"]
@@ -32,14 +34,29 @@ T = TypeVar("T")
 
 
 class _Timer:
+    """Times each stage of one edit, and reports the bridge's own steps to ``on_progress``."""
+
     def __init__(self) -> None:
         self.stages: dict[str, float] = {}
+        self.started = time.perf_counter()
 
     async def run(self, stage: str, fn: Callable[..., T], *args: object, **kwargs: object) -> T:
+        """``fn`` in a worker thread, timed as ``stage``."""
+        return await self.run_async(stage, asyncio.to_thread(fn, *args, **kwargs))
+
+    async def run_async(self, stage: str, work: Awaitable[T]) -> T:
         t0 = time.perf_counter()
-        result = await asyncio.to_thread(fn, *args, **kwargs)
+        result = await work
         self.stages[stage] = round(time.perf_counter() - t0, 6)
         return result
+
+    def report(self, on_progress: Callable[[Progress], None] | None, state: str) -> None:
+        if on_progress is not None:
+            on_progress(Progress(state, round(time.perf_counter() - self.started, 3)))
+
+    def finish(self) -> dict[str, float]:
+        self.stages["total"] = round(time.perf_counter() - self.started, 6)
+        return self.stages
 
 
 def plan_edit(req: EditRequest, info: AudioInfo, engine: Engine, settings: Settings) -> Window:
@@ -85,89 +102,69 @@ async def run_edit(
     ``resume_id`` continues a request the service accepted before; ``notes`` go into the manifest.
     """
     timer = _Timer()
-    t_start = time.perf_counter()
     info = await asyncio.to_thread(probe, req.source)
     window = plan_edit(req, info, engine, settings)
-    full = not req.patch
-    wanted = req.output or default_take_path(info, req.start, req.end, kind="take" if full else "patch",
+    wanted = req.output or default_take_path(info, req.start, req.end, kind="patch" if req.patch else "take",
                                              folder=req.folder)
     if req.output is not None:
         check_output(info, req.output, overwrite=req.overwrite)
     seed = req.seed if req.seed is not None else default_seed(engine.capabilities.uses_prompt)
 
-    _report(on_progress, "reading", t_start)
+    timer.report(on_progress, "reading")
     native = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop, native=True)
     audio = to_float(native)
     start, end = window.local_range
-    fade = round(req.fade_ms / 1000.0 * info.sr)
-    fade = min(fade, (end - start) // 2)
+    fade = min(round(req.fade_ms / 1000.0 * info.sr), (end - start) // 2)  # ms -> frames, once
     job = EngineJob(
         operation=req.operation, audio=audio, sr=info.sr, start=start, end=end, prompt=req.prompt,
         negative_prompt=req.negative_prompt, seed=seed, fade=fade, params=req.params, model=req.model,
         resume_id=resume_id, deadline_s=settings.deadline_s, on_progress=on_progress,
     )
-    t0 = time.perf_counter()
-    result = await engine.render(job)
-    timer.stages["engine"] = round(time.perf_counter() - t0, 6)
+    result = await timer.run_async("engine", engine.render(job))
 
-    _report(on_progress, "fitting", t_start)
+    timer.report(on_progress, "fitting")
     fit: dict[str, Any] = {}
     if result.fit is Fit.JOINED:
         new = result.audio
     else:
-        new, fit = await timer.run(
-            "fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start, end=end, fade=fade
-        )
+        new, fit = await timer.run("fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start, end=end,
+                                   fade=fade)
     replacement = await timer.run("convert", from_float, np.asarray(new), info.native_dtype,
                                   subtype=_float_subtype(info))
-    _report(on_progress, "writing", t_start)
-    if full:
-        path = await timer.run(
-            "write_take", write_full, info, wanted, window.start, replacement, replace=req.overwrite
-        )
-        take_start, take_end = 0.0, info.duration
-    else:
-        lo, hi = window.local_patch
-        patch = native[lo:hi]
-        patch[start - lo : end - lo] = replacement
-        if req.reverse:
-            patch = np.ascontiguousarray(patch[::-1])
-        path = await timer.run("write_take", write_patch, info, wanted, patch)
-        take_start, take_end = window.patch_start / info.sr, window.patch_stop / info.sr
-    timer.stages["total"] = round(time.perf_counter() - t_start, 6)
-
-    manifest = {
-        "version": __version__,
-        "operation": req.operation.value,
-        "engine": engine.capabilities.name,
-        "model": result.model,
-        "prompt": req.prompt,
-        "negative_prompt": req.negative_prompt,
-        "prompt_used": engine.capabilities.uses_prompt,
-        "seed": seed,
-        "parameters": dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
-        "source": str(info.path.resolve()),
-        "source_format": {"sample_rate": info.sr, "channels": info.channels, "format": info.format,
-                          "subtype": info.subtype, "frames": info.frames},
-        "range": {"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
-        "take": {"kind": "full" if full else "patch", "path": str(path.resolve()), "take_start": take_start,
-                 "take_end": take_end, "reversed": req.reverse},
-        "fit": fit,
-        "engine_details": dict(result.details),
-        "remote_request_id": result.request_id,
-        "notes": list(notes) + list(result.notes),
-        "timings_s": timer.stages,
-    }
-    manifest_path = await asyncio.to_thread(write_manifest, path, manifest)
-    return TakeInfo(
-        path=path, manifest_path=manifest_path, kind="full" if full else "patch", take_start=take_start,
-        take_end=take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
+    timer.report(on_progress, "writing")
+    placement = await _write_take(req, info, window, wanted, native, replacement, timer)
+    manifest = Manifest(
+        version=__version__, operation=req.operation.value, engine=engine.capabilities.name, model=result.model,
+        prompt=req.prompt, negative_prompt=req.negative_prompt, prompt_used=engine.capabilities.uses_prompt,
+        seed=seed, parameters=dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
+        source=str(info.path.resolve()),
+        source_format=SourceFormat(info.sr, info.channels, info.format, info.subtype, info.frames),
+        range={"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
+        take=placement, fit=fit, engine_details=dict(result.details), remote_request_id=result.request_id,
+        notes=(*notes, *result.notes), timings_s=timer.finish(),
     )
+    path = Path(placement.path)
+    manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json())
+    return TakeInfo(path=path, manifest_path=manifest_path, kind=placement.kind, take_start=placement.take_start,
+                    take_end=placement.take_end, seed=seed, engine=engine.capabilities.name, model=result.model)
 
 
-def _report(on_progress: Callable[[Progress], None] | None, state: str, t_start: float) -> None:
-    if on_progress is not None:
-        on_progress(Progress(state, round(time.perf_counter() - t_start, 3)))
+async def _write_take(req: EditRequest, info: AudioInfo, window: Window, wanted: Path, native: NDArray[np.generic],
+                      replacement: NDArray[np.generic], timer: _Timer) -> TakePlacement:
+    """The take stage: the whole file with the range replaced, or the patch (range plus handles)."""
+    if not req.patch:
+        path = await timer.run("write_take", write_full, info, wanted, window.start, replacement,
+                               replace=req.overwrite)
+        return TakePlacement("full", str(path.resolve()), 0.0, info.duration, req.reverse)
+    lo, hi = window.local_patch
+    start, end = window.local_range
+    patch = native[lo:hi]
+    patch[start - lo : end - lo] = replacement
+    if req.reverse:
+        patch = np.ascontiguousarray(patch[::-1])
+    path = await timer.run("write_take", write_patch, info, wanted, patch)
+    return TakePlacement("patch", str(path.resolve()), window.patch_start / info.sr, window.patch_stop / info.sr,
+                         req.reverse)
 
 
 def _fit_and_splice(
