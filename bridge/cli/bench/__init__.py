@@ -1,15 +1,9 @@
 """``inpaint-bridge bench``: speed and memory figures, each beside what it is compared with.
 
-* **Job stages** on a 10-minute 48 kHz 24-bit stereo source, a 10 s range with 10 s of
-  context: every stage of a hosted-engine job (the model answers instantly with the
-  excerpt it was sent), summed, beside the floor measured in the same run: a plain
-  soundfile read of the same window, a plain write of the same patch, and soxr both ways.
-* **Peak memory** of that job (a child process each) on a 1-minute and a 60-minute source.
-* **Local engine** time per 50 ms gap and per 2 s gap on a 3-minute stereo file.
-* **Hosted job** against the fake fal.ai with zero model time, on the same source and
-  range: end to end, less the time the fake spent answering (it runs in this process),
-  is the bridge's own overhead; and the bytes sent to the service against the WAV size
-  of the excerpt.
+The audio path's measurements are in :mod:`bridge.cli.bench.audio`, the daemon's (control
+latency, bursts, throughput, MIDI through JACK) in :mod:`bridge.cli.bench.daemon`; this
+module runs both and prints one report (or one JSON document). ``pytest -m bench`` runs
+a quick pass as a test.
 """
 
 from __future__ import annotations
