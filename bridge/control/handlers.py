@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from bridge import checks
 from bridge.control.commands import (
     Arm,
     Cancel,
@@ -36,8 +37,10 @@ from bridge.control.context import Address, Context
 from bridge.control.replies import Accepted, Cancelling, JobListed, JobsListed, Pong, Refused, Reply, Report
 from bridge.control.routes import MAX_LISTED, parse
 from bridge.control.session import Armed
+from bridge.engines.models import MODELS, check_parameter
 from bridge.errors import AccessDenied, BadArguments, BridgeError, JobError
 from bridge.jobs.events import JobEvent, JobState
+from bridge.jobs.options import OPTIONS
 from bridge.jobs.presets import find_preset
 from bridge.model import Value, check_range
 
@@ -147,8 +150,27 @@ def _preset(ctx: Context, command: UsePreset, sender: Address | None) -> list[Re
 
 
 def _set(ctx: Context, command: Set, sender: Address | None) -> list[Reply]:
-    ctx.session.set(command.key, command.value)
+    """Checked now, against the engine and model in effect, not at the next trigger."""
+    key, value = command.key, command.value
+    if value is not None:
+        engine, model = _in_effect(ctx)
+        if key == "engine":
+            checks.choice("engine", value, sorted(ctx.runner.engines))
+        elif key == "model":
+            checks.choice("model", value, [m.id for m in MODELS])
+        elif key not in OPTIONS:
+            value = check_parameter(checks.name("option", key), value, service=engine, model_id=model)
+    ctx.session.set(key, value)
     return [_status_report(ctx)]
+
+
+def _in_effect(ctx: Context) -> tuple[str, str | None]:
+    """The engine and model the next trigger would use: the session's, else its preset's, else the config's."""
+    session = ctx.session
+    preset = ctx.presets.get(session.preset) if session.preset else None
+    given = {**(preset.options if preset else {}), **session.options}
+    model = given.get("model")
+    return str(given.get("engine", ctx.settings.engine)), str(model) if model is not None else None
 
 
 def _status(ctx: Context, command: Status, sender: Address | None) -> list[Reply]:

@@ -18,7 +18,8 @@ from bridge import checks
 from bridge.errors import BadValue
 from bridge.model import Operation, Value
 
-__all__ = ["MODELS", "MaskStyle", "ModelSpec", "ParamSpec", "default_model", "find_model", "models_of"]
+__all__ = ["MODELS", "MaskStyle", "ModelSpec", "ParamSpec", "check_parameter", "default_model", "find_model",
+           "models_of"]
 
 
 class MaskStyle(StrEnum):
@@ -234,3 +235,24 @@ def find_model(service: str, model_id: str | None, operation: Operation) -> Mode
             return spec
     known = ", ".join(m.id for m in models_of(service))
     raise BadValue("model", model_id, f"not a {service} model; known: {known}")
+
+
+def check_parameter(key: str, value: object, *, service: str, model_id: str | None = None) -> Value:
+    """A model parameter set ahead of any request (``/bridge/set``, a knob), checked against the models
+    it can reach: ``model_id``, else every model of ``service``, else (an engine without models, such as
+    ``local``) every hosted model. The key must belong to one of them and the value must fit one."""
+    candidates = [m for m in MODELS if m.id == model_id] or list(models_of(service)) or list(MODELS)
+    having = [spec for spec in (m.param(key) for m in candidates) if spec is not None]
+    if not having:
+        known = ", ".join(sorted({p.alias or p.name for m in candidates for p in m.params}))
+        where = candidates[0].id if len(candidates) == 1 else f"any {service} model" if models_of(service) \
+            else "any model"
+        raise BadValue(key, value, f"not a parameter of {where}; they take: {known}")
+    first: BadValue | None = None
+    for spec in having:
+        try:
+            return spec.check(value)
+        except BadValue as exc:
+            first = first or exc
+    assert first is not None
+    raise first

@@ -168,3 +168,22 @@ def test_refusals_name_the_command_and_never_raise(song: Path) -> None:
         assert not events and not sent
 
     run_with_context(song, body)
+
+
+def test_session_options_are_checked_when_set_against_the_engine_and_model_in_effect(song: Path) -> None:
+    async def body(ctx: Context, sent: Sent, events: list[JobEvent]) -> None:
+        def refusal(*params: object) -> str:
+            [reply] = handle_message(ctx, "/bridge/set", list(params), None)
+            return reply.message if isinstance(reply, Refused) else ""
+
+        assert refusal("steps", "many") == "steps = 'many': must be a whole number in range 1..100"
+        assert refusal("steps", 5000) == "steps = 5000: must be a whole number in range 1..100"
+        assert refusal("bogus", 1).startswith("bogus = 1: not a parameter of any model; they take: ")
+        assert refusal("engine", "nope") == "engine = 'nope': must be one of local"
+        assert refusal("steps", 20) == "" and ctx.session.options["steps"] == 20  # a knob for a hosted model
+        assert refusal("model", "fal-ai/stable-audio-25/inpaint") == ""
+        assert refusal("steps", 20) == "steps = 20: must be a whole number in range 4..8"
+        assert refusal("guidance", 3) == "" and refusal("steps") == "" and "steps" not in ctx.session.options
+        assert refusal("quantize", "maybe") == "quantize = 'maybe': must be true or false (1 or 0)"
+
+    run_with_context(song, body)
