@@ -58,7 +58,7 @@ def list_jobs(settings: Settings, *, as_json: bool, limit: int) -> int:
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
         took = f"{r.updated - r.created:6.1f} s"
-        print(f"{r.id}  {when}  {r.state:<9} {took}  {r.engine:<9} seed {r.seed:<10} {r.prompt[:40]!r}")
+        print(f"{r.id}  {when}  {r.state.value:<9} {took}  {r.engine:<9} seed {r.seed:<10} {r.prompt[:40]!r}")
         if r.take_path:
             print(f"    take {r.take_path} ({r.take_start:.3f}-{r.take_end:.3f} s)")
         if r.error:

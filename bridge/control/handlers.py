@@ -39,7 +39,7 @@ from bridge.control.routes import MAX_LISTED, parse
 from bridge.control.session import Armed
 from bridge.engines.models import MODELS, check_parameter
 from bridge.errors import AccessDenied, BadArguments, BridgeError, JobError
-from bridge.jobs.events import JobEvent, JobState
+from bridge.jobs.events import JobEvent
 from bridge.jobs.options import OPTIONS
 from bridge.jobs.presets import find_preset
 from bridge.model import Value, check_range
@@ -185,7 +185,7 @@ def _status(ctx: Context, command: Status, sender: Address | None) -> list[Reply
         record = ctx.runner.journal.get(command.job)
         if record is None:
             raise JobError(f"job = {command.job!r}: unknown")
-        return [JobEvent(record.id, JobState(record.state), record.fraction, record.seed, record.engine,
+        return [JobEvent(record.id, record.state, record.fraction, record.seed, record.engine,
                          error=record.error)]
     if sender is not None:
         ctx.listen(job.id, sender)

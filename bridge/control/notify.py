@@ -46,7 +46,7 @@ def to_osc(reply: Reply) -> OscMessage:
         case Pong(version, echo):
             return "/bridge/pong", [version, *echo]
         case JobListed(r):
-            return "/bridge/job", [r.id, r.state, r.fraction, r.engine, r.prompt, r.seed, r.take_path or ""]
+            return "/bridge/job", [r.id, r.state.value, r.fraction, r.engine, r.prompt, r.seed, r.take_path or ""]
         case JobsListed(count):
             return "/bridge/jobs", [count]
         case JobEvent():

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import ConfigError
+from bridge.jobs.events import JobState
 
 __all__ = ["Journal", "JobRecord"]
 
@@ -52,7 +54,7 @@ class JobRecord:
     id: str
     created: float
     updated: float
-    state: str
+    state: JobState
     fraction: float
     request: dict[str, object]
     engine: str
@@ -69,7 +71,7 @@ class JobRecord:
     error: str | None
 
     def to_json(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items()}
+        return {k: v.value if isinstance(v, JobState) else v for k, v in self.__dict__.items()}
 
 
 class Journal:
@@ -100,25 +102,25 @@ class Journal:
              reply[0] if reply else None, reply[1] if reply else None),
         )
 
-    def update(self, job_id: str, state: str, fraction: float, **fields: object) -> None:
+    def update(self, job_id: str, state: JobState, fraction: float, **fields: object) -> None:
         allowed = {"remote_id", "take_path", "manifest_path", "take_start", "take_end", "error", "engine"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"journal: unknown fields {sorted(unknown)}")
         names = ["state = ?", "fraction = ?", "updated = ?"] + [f"{k} = ?" for k in fields]
         self._db.execute(f"UPDATE jobs SET {', '.join(names)} WHERE id = ?",
-                         (state, fraction, time.time(), *fields.values(), job_id))
+                         (state.value, fraction, time.time(), *fields.values(), job_id))
 
     def get(self, job_id: str) -> JobRecord | None:
         row = self._db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         return _record(row) if row else None
 
-    def jobs(self, *, states: tuple[str, ...] | None = None, limit: int = 1000) -> list[JobRecord]:
+    def jobs(self, *, states: Collection[JobState] | None = None, limit: int = 1000) -> list[JobRecord]:
         """Newest first."""
         if states:
             marks = ", ".join("?" * len(states))
             rows = self._db.execute(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY created DESC LIMIT ?",
-                                    (*states, limit))
+                                    (*(state.value for state in states), limit))
         else:
             rows = self._db.execute("SELECT * FROM jobs ORDER BY created DESC LIMIT ?", (limit,))
         return [_record(r) for r in rows]
@@ -136,4 +138,5 @@ class Journal:
 def _record(row: sqlite3.Row) -> JobRecord:
     values = dict(row)
     values["request"] = json.loads(values["request"])
+    values["state"] = JobState(values["state"])
     return JobRecord(**values)

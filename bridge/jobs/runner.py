@@ -262,7 +262,7 @@ class Runner:
         job.fraction = FRACTION[state]
         if "error" in fields:
             job.error = str(fields["error"])
-        self.journal.update(job.id, state.value, job.fraction, engine=job.engine, **fields)
+        self.journal.update(job.id, state, job.fraction, engine=job.engine, **fields)
         detail = f": {job.error}" if state in (JobState.FAILED, JobState.CANCELLED) else ""
         level = logging.WARNING if state is JobState.FAILED else logging.INFO
         log.log(level, "job %s: %s%s", job.id, state.value, detail,
@@ -280,11 +280,10 @@ class Runner:
     def resume(self) -> list[Job]:
         """Take up the jobs the journal holds unfinished (after a crash or kill)."""
         resumed = []
-        unfinished = tuple(s.value for s in JobState if s not in FINAL)
-        for record in reversed(self.journal.jobs(states=unfinished)):
+        for record in reversed(self.journal.jobs(states=[s for s in JobState if s not in FINAL])):
             job = self._from_record(record)
             hosted = job.engine in self.engines and self.engines[job.engine].capabilities.uses_prompt
-            if hosted and job.remote_id is None and record.state != JobState.QUEUED.value:
+            if hosted and job.remote_id is None and record.state is not JobState.QUEUED:
                 self._set(job, JobState.FAILED, error="interrupted while being submitted; not sent again, to avoid"
                           " paying twice (check the service's dashboard)")
                 continue
@@ -301,7 +300,7 @@ class Runner:
     def _from_record(self, record: JobRecord) -> Job:
         request = EditRequest.from_json(record.request)
         reply = (record.reply_host, record.reply_port) if record.reply_host and record.reply_port else None
-        job = Job(id=record.id, request=request, group=record.group_id, reply=reply, state=JobState(record.state),
+        job = Job(id=record.id, request=request, group=record.group_id, reply=reply, state=record.state,
                   fraction=record.fraction, remote_id=record.remote_id, engine=record.engine)
         self.jobs[job.id] = job
         return job
