@@ -100,13 +100,13 @@ def where(prefix: str, error: Callable[[str], BridgeError]) -> Iterator[None]:
 def _parse_number(value: object, text_ok: bool) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        number = float(value)
-    elif text_ok and isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, int | float):
             number = float(value)
-        except ValueError:
+        elif text_ok and isinstance(value, str):
+            number = float(value)
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):  # not a number, or a whole number too large for a float
         return None
     return number if math.isfinite(number) else None

@@ -10,6 +10,7 @@
     fade_ms = 20.0        # crossfade / bridge length inside the range
     handles_s = 0.5       # audio kept on each side of the range in a patch take
     deadline_s = 600.0    # a hosted job is cancelled when it takes longer than this
+    history = 1000        # finished jobs the journal keeps (unfinished ones always stay)
     fallback_local = false  # the daemon fills with local when a hosted service is unreachable
 
     [fal]                 # FAL_KEY, INPAINT_BRIDGE_FAL_URL, INPAINT_BRIDGE_FAL_REST_URL win
@@ -40,7 +41,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,9 @@ from platformdirs import PlatformDirs
 
 from bridge import checks
 from bridge.errors import BadValue, BridgeError, ConfigError
-from bridge.model import DEFAULT_ENGINE, DEFAULT_FADE_MS, MAX_FADE_MS
+from bridge.model import DEFAULT_ENGINE, DEFAULT_FADE_MS, ENGINE_NAMES, MAX_FADE_MS
 
-__all__ = ["ServiceSettings", "Settings", "load_settings", "read_toml"]
+__all__ = ["ServiceSettings", "Settings", "load_settings", "read_toml", "redact"]
 
 APP = "inpaint-bridge"
 MAX_CONFIG_BYTES = 1 << 20
@@ -79,6 +80,8 @@ class Settings:
     fade_ms: float = DEFAULT_FADE_MS
     handles_s: float = 0.5
     deadline_s: float = 600.0
+    history: int = 1000
+    """Finished jobs the journal keeps (``jobs``, ``/bridge/jobs``, regenerate by id)."""
     fallback_local: bool = False
     fal: ServiceSettings = FAL_DEFAULT
     wavespeed: ServiceSettings = WAVESPEED_DEFAULT
@@ -90,6 +93,23 @@ class Settings:
     @property
     def config_file(self) -> Path:
         return self.config_dir / "config.toml"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every key, and each part of a ``key_id:key_secret`` pair, for :func:`redact`."""
+        out: list[str] = []
+        for key in (self.fal.key, self.wavespeed.key):
+            if key:
+                out += [key, *(part for part in key.split(":") if len(part) >= 8)]
+        return tuple(out)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret (of 4 characters or more) replaced by ``***``: for each message
+    that leaves the process or is stored (replies, journal, spool results, logs)."""
+    for secret in sorted((s for s in secrets if len(s) >= 4), key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
 
 
 _DEFAULT_RANGES: dict[str, tuple[float, float]] = {
@@ -207,11 +227,13 @@ def _read_live(section: dict[str, object], environ: Mapping[str, str]) -> int:
 
 
 def _read_defaults(section: dict[str, object]) -> dict[str, object]:
-    _unknown_keys("defaults", section, {"engine", "fallback_local", *_DEFAULT_RANGES})
+    _unknown_keys("defaults", section, {"engine", "fallback_local", "history", *_DEFAULT_RANGES})
     out: dict[str, object] = {}
     for key, value in section.items():
         if key == "engine":
-            out[key] = checks.text("defaults.engine", value)
+            out[key] = checks.choice("defaults.engine", value, ENGINE_NAMES)
+        elif key == "history":
+            out[key] = checks.integer("defaults.history", value, 10, 1_000_000)
         elif key == "fallback_local":
             out[key] = checks.boolean("defaults.fallback_local", value)
         else:
@@ -229,5 +251,7 @@ def read_toml(path: Path, *, max_bytes: int, error: type[BridgeError]) -> dict[s
             return tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML ({exc})") from exc
+    except UnicodeDecodeError as exc:
+        raise error(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise error(f"{path}: cannot be read ({exc.strerror})") from exc

@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 
 from bridge import checks
-from bridge.config import Settings
+from bridge.config import Settings, redact
 from bridge.control.context import Context
 from bridge.control.handlers import dispatch, handle_message
 from bridge.control.notify import Notifier, to_osc
@@ -34,6 +34,7 @@ from bridge.engines.base import Engine
 from bridge.engines.http import TIMEOUT
 from bridge.engines.registry import engine_names, fill_pool, make_engine
 from bridge.errors import BadValue, MidiUnavailable
+from bridge.files import FolderLock
 from bridge.jobs.journal import Journal
 from bridge.jobs.presets import load_presets
 from bridge.jobs.runner import Runner
@@ -86,6 +87,7 @@ class Daemon:
     _pool: ProcessPoolExecutor | None = None
     spool: Spool | None = None
     _signals: int = 0
+    _lock: FolderLock | None = None
 
     @property
     def osc_address(self) -> tuple[str, int]:
@@ -117,7 +119,9 @@ class Daemon:
 
     async def startup(self) -> None:
         settings = self.settings
-        self._journal = Journal(settings.data_dir / "jobs.sqlite")
+        self._lock = FolderLock(settings.data_dir)  # before the journal: one daemon per data folder
+        self._journal = Journal(settings.data_dir / "jobs.sqlite", repair=True)
+        self._journal.prune(keep_jobs=settings.history)
         if self.engines is None:
             self._client = httpx.AsyncClient(timeout=TIMEOUT, follow_redirects=True)
             self._pool = fill_pool(self.options.local_workers)
@@ -129,7 +133,7 @@ class Daemon:
         runner = Runner(settings, journal, self.engines, notify=notifier.job,
                         fallback_local=settings.fallback_local, local_workers=self.options.local_workers)
         context = Context(settings=settings, runner=runner, roots=roots, presets=load_presets(settings.config_dir),
-                          notifier=notifier, stats=self._stats)
+                          notifier=notifier, stats=self._stats, notice=journal.notice)
         notifier.quantize = lambda: bool(context.session.options.get("quantize"))
         self.context = context
 
@@ -138,15 +142,22 @@ class Daemon:
 
         if self.options.midi:
             self._start_midi()
+        secrets = settings.secrets
+
+        def hide(text: str) -> str:
+            return redact(text, secrets)
+
         self.spool = notifier.spool = Spool(self.options.spool or settings.data_dir / "spool",
-                                            lambda address, args: handle_message(context, address, args, None))
-        self.endpoint = OscEndpoint(on_osc, allow=self.options.allow)
+                                            lambda address, args: handle_message(context, address, args, None),
+                                            redact=hide)
+        self.endpoint = OscEndpoint(on_osc, allow=self.options.allow, redact=hide)
         endpoint = self.endpoint
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: endpoint,
                                                            local_addr=(self.options.host, self.options.port))
         self._transport = transport
         host, port = self.osc_address
+        self._lock.note(f"OSC port {port}")
         ready = ", ".join(f"{n}{'' if e.readiness() is None else ' (not ready)'}" for n, e in self.engines.items())
         log.info("listening for OSC on %s:%d; engines: %s; media roots: %s; takes in %s", host, port, ready,
                  ", ".join(map(str, roots.media)), roots.output[0], extra={"event": "ready"})
@@ -203,4 +214,6 @@ class Daemon:
             self.context.midi.close()
         if self._journal is not None:
             self._journal.close()
+        if self._lock is not None:
+            self._lock.release()
         log.info("stopped", extra={"event": "stopped"})

@@ -11,8 +11,8 @@ from pathlib import Path
 from bridge import checks
 from bridge.errors import BadValue
 
-__all__ = ["DEFAULT_ENGINE", "DEFAULT_FADE_MS", "EditRequest", "Operation", "TakeInfo", "Value", "check_range",
-           "default_seed"]
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_FADE_MS", "ENGINE_NAMES", "EditRequest", "Operation", "TakeInfo", "Value",
+           "check_range", "default_seed"]
 
 Value = float | int | str | bool
 """A scalar option or parameter value, as OSC, TOML, JSON and the command line carry it."""
@@ -20,6 +20,8 @@ Value = float | int | str | bool
 MAX_SEED = 2**31 - 1
 MAX_FADE_MS = 2000.0
 MAX_CONTEXT_S = 600.0
+ENGINE_NAMES = ("fal", "local", "wavespeed")
+"""Every engine the bridge has (the registry builds each)."""
 DEFAULT_ENGINE = "local"
 """The engine a request uses when neither it, the session, a preset nor the config names one."""
 DEFAULT_FADE_MS = 20.0

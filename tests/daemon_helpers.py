@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -110,3 +114,61 @@ def running_daemon(settings: Settings | None = None, *, media: list[Path] | None
         loop_box[0].call_soon_threadsafe(daemon.should_exit.set)
         thread.join(30)
         assert not thread.is_alive(), "daemon did not shut down"
+
+
+class DaemonProcess:
+    """``inpaint-bridge serve`` as its own process on a free port, its log in a file; every wait is bounded."""
+
+    def __init__(self, media: Path, *extra: str, env: Mapping[str, str] | None = None, log: Path,
+                 wait: bool = True) -> None:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.log = log
+        self._log_file = log.open("w")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge", "serve", "--osc-port", str(self.port), "--media-root", str(media),
+             *extra], stdout=subprocess.DEVNULL, stderr=self._log_file, text=True, env={**os.environ, **(env or {})})
+        self.client = OscClient(("127.0.0.1", self.port))
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.ping(0.3)
+                return
+            except AssertionError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"daemon did not come up: {self.stderr()}") from None
+
+    def stderr(self) -> str:
+        self._log_file.flush()
+        return self.log.read_text()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int:
+        """Stop it; a daemon that does not exit in time is killed and the test fails (never hangs)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            code = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+            raise AssertionError(f"the daemon did not exit within {timeout} s of signal {sig}") from None
+        finally:
+            self.client.close()
+            self._log_file.close()
+        return code
+
+
+@contextmanager
+def daemon_process(media: Path, *extra: str, env: Mapping[str, str] | None = None,
+                   log: Path) -> Iterator[DaemonProcess]:
+    daemon = DaemonProcess(media, *extra, env=env, log=log)
+    try:
+        yield daemon
+    finally:
+        if daemon.proc.poll() is None:
+            daemon.stop()

@@ -17,6 +17,7 @@ import contextlib
 import io
 import math
 import os
+import stat
 import wave
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from bridge.files import temp_in
 
 __all__ = [
     "AudioInfo",
+    "check_source_file",
     "decode_bytes",
     "encode_bytes",
     "encode_wav",
@@ -78,7 +80,9 @@ class AudioInfo:
 
 @contextlib.contextmanager
 def _reading(path: Path) -> Iterator[None]:
-    """Translate soundfile and OS errors on a source into :class:`SourceError`."""
+    """Open only regular, readable files (a FIFO would block the audio library for good), and
+    translate soundfile and OS errors on a source into :class:`SourceError`."""
+    check_source_file(path)
     try:
         yield
     except FileNotFoundError as exc:
@@ -93,12 +97,31 @@ def _reading(path: Path) -> Iterator[None]:
         raise SourceError(f"source = {str(path)!r}: cannot be read ({exc})") from exc
 
 
+def check_source_file(path: Path) -> None:
+    """Refuse, without opening it, anything but a regular file this process may read."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise SourceError(f"source = {str(path)!r}: no such file") from None
+    except PermissionError:
+        raise SourceError(f"source = {str(path)!r}: cannot be reached (a folder on its path is not"
+                          " readable)") from None
+    except (OSError, ValueError) as exc:
+        raise SourceError(f"source = {str(path)!r}: cannot be read ({exc})") from None
+    if stat.S_ISDIR(mode):
+        raise SourceError(f"source = {str(path)!r}: is a folder, not an audio file")
+    if not stat.S_ISREG(mode):
+        raise SourceError(f"source = {str(path)!r}: is not a regular file (a FIFO, socket or device);"
+                          " only audio files are read")
+    if not os.access(path, os.R_OK):
+        raise SourceError(f"source = {str(path)!r}: not readable (permission denied)")
+
+
 def probe(path: str | os.PathLike[str]) -> AudioInfo:
     """Read a source's header. Raises :class:`SourceError` for anything that is not usable audio."""
     p = Path(path)
-    if not p.exists():
-        raise SourceError(f"source = {str(p)!r}: no such file")
-    if p.is_file() and p.stat().st_size == 0:
+    check_source_file(p)
+    if p.stat().st_size == 0:
         raise SourceError(f"source = {str(p)!r}: the file is empty")
     with _reading(p):
         info = sf.info(str(p))
@@ -214,7 +237,9 @@ _SUFFIX_BY_FORMAT = {"WAV": ".wav", "WAVEX": ".wav", "FLAC": ".flac", "AIFF": ".
 def link_new(tmp: Path, wanted: Path, *, replace: bool = False) -> Path:
     """Move ``tmp`` to ``wanted`` atomically; on a name clash pick ``stem-2``, ``stem-3``, ...
 
-    ``replace`` allows overwriting ``wanted`` itself (used only when the user asked for it).
+    A name whose manifest (``<name>.json``) exists counts as taken too, so a take and its
+    manifest never land on anything already there. ``replace`` allows overwriting
+    ``wanted`` itself (used only when the user asked for it).
     Hard links make the claim of a name atomic; file systems without them fall back to a
     checked rename.
     """
@@ -223,6 +248,9 @@ def link_new(tmp: Path, wanted: Path, *, replace: bool = False) -> Path:
         return wanted
     candidate = wanted
     for n in range(2, 100000):
+        if candidate.with_name(candidate.name + ".json").exists():
+            candidate = wanted.with_name(f"{wanted.stem}-{n}{wanted.suffix}")
+            continue
         try:
             os.link(tmp, candidate)
         except FileExistsError:

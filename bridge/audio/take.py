@@ -65,10 +65,10 @@ def write_full(
     return write_take(wanted, write, sr=info.sr, channels=info.channels, fmt=fmt, subtype=subtype, replace=replace)
 
 
-def write_manifest(take: Path, manifest: Mapping[str, object]) -> Path:
-    """Write ``<take>.json`` atomically."""
+def write_manifest(take: Path, manifest: Mapping[str, object], *, replace: bool = False) -> Path:
+    """Write ``<take>.json`` atomically, never over an existing file unless ``replace``."""
     text = json.dumps(manifest, indent=2, sort_keys=True, default=_jsonable) + "\n"
-    return write_text(take.with_name(take.name + ".json"), text)
+    return write_text(take.with_name(take.name + ".json"), text, exclusive=not replace)
 
 
 def _jsonable(value: object) -> object:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from bridge import __version__
 from bridge.cli import bench, edit, example, listings, reapack, send, serve
 from bridge.cli.parsers import PROG
-from bridge.config import load_settings
+from bridge.config import load_settings, redact
 from bridge.errors import BridgeError
 
 __all__ = ["main"]
@@ -34,10 +34,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     args = build_parser().parse_args(argv)
+    secrets: tuple[str, ...] = ()
     try:
-        return int(args.run(args, load_settings()))
+        settings = load_settings()
+        secrets = settings.secrets
+        return int(args.run(args, settings))
     except BridgeError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {redact(str(exc), secrets)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

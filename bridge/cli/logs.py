@@ -8,6 +8,8 @@ import sys
 import time
 from collections.abc import Iterable
 
+from bridge.config import redact
+
 __all__ = ["configure_logging"]
 
 _EXTRAS = ("event", "job_id", "state", "remote_id", "peer")
@@ -41,9 +43,7 @@ class Redact(logging.Filter):
         if self.secrets:
             text = record.getMessage()
             if any(s in text for s in self.secrets):
-                for secret in self.secrets:
-                    text = text.replace(secret, "***")
-                record.msg, record.args = text, None
+                record.msg, record.args = redact(text, self.secrets), None
         return True
 
 

@@ -38,8 +38,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         midi_map=args.midi_map or _text(midi.get("map")) or "generic",
         spool=args.spool.expanduser() if args.spool else None,
     )
-    secrets = [s for s in (settings.fal.key, settings.wavespeed.key) if s]
-    configure_logging(args.log_format, secrets=secrets)
+    configure_logging(args.log_format, secrets=settings.secrets)
     # audio work runs in threads; a short switch interval lets the event loop take the GIL
     # back within about a millisecond, which keeps control replies fast while jobs run
     sys.setswitchinterval(0.001)

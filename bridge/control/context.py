@@ -36,6 +36,8 @@ class Context:
     started: float = field(default_factory=time.monotonic)
     version: str = __version__
     take_index: int = -1
+    notice: str | None = None
+    """Something the next requester should hear once (the journal was damaged and moved aside)."""
 
     @property
     def midi(self) -> MidiControl | None:
@@ -46,9 +48,9 @@ class Context:
         """``who`` hears this job's events from now on (it cancelled the job, or asked its status)."""
         self.notifier.listen(job_id, who)
 
-    def announce(self, event: JobEvent) -> None:
-        """Tell a job's listeners and the subscribers about it (again: previous/next take)."""
-        self.notifier.job(event)
+    def announce(self, event: JobEvent, *, also: Address | None = None) -> None:
+        """Tell a job's listeners and the subscribers about it (again: previous/next take), and ``also``."""
+        self.notifier.job(event, also=also)
 
     def send(self, to: Address, address: str, args: list[object]) -> None:
         """Send one OSC message to another peer (the Live script)."""

@@ -55,6 +55,9 @@ def dispatch(ctx: Context, command: Command, sender: Address | None) -> list[Rep
     ``sender`` is the OSC sender's address, or ``None`` for MIDI and spool commands,
     whose jobs are announced to subscribers only.
     """
+    if ctx.notice is not None:
+        notice, ctx.notice = ctx.notice, None
+        return [Report((("notice", notice),)), *dispatch(ctx, command, sender)]
     try:
         return _HANDLERS[type(command)](ctx, command, sender)
     except AccessDenied as exc:
@@ -116,9 +119,8 @@ def _take(ctx: Context, command: Take, sender: Address | None) -> list[Reply]:
     if not done:
         raise BadArguments(f"{command.address}: the last request has no finished take yet")
     ctx.take_index = (ctx.take_index + command.step) % len(done)
-    event = done[ctx.take_index].event()
-    ctx.announce(event)
-    return [event] if sender is not None else []
+    ctx.announce(done[ctx.take_index].event(), also=sender)  # once to each, the sender included
+    return []
 
 
 def _status_report(ctx: Context) -> Report:
@@ -154,9 +156,7 @@ def _set(ctx: Context, command: Set, sender: Address | None) -> list[Reply]:
     key, value = command.key, command.value
     if value is not None:
         engine, model = _in_effect(ctx)
-        if key == "engine":
-            checks.choice("engine", value, sorted(ctx.runner.engines))
-        elif key == "model":
+        if key == "model":
             checks.choice("model", value, [m.id for m in MODELS])
         elif key not in OPTIONS:
             value = check_parameter(checks.name("option", key), value, service=engine, model_id=model)

@@ -96,7 +96,8 @@ class Notifier:
     def listen(self, job_id: str, who: Address) -> None:
         self.listeners.setdefault(job_id, set()).add(who)
 
-    def job(self, event: JobEvent) -> None:
+    def job(self, event: JobEvent, *, also: Address | None = None) -> None:
+        """Tell everyone who hears ``event``'s job (and ``also``, once) about it."""
         if self.midi is not None:
             self.midi.job_changed(event)
         if self.spool is not None:
@@ -106,6 +107,8 @@ class Notifier:
                 self._send_all(self.subscribers(), to_osc(Accepted(event.job_id)))
             return
         destinations = self._destinations(event)
+        if also is not None and also not in destinations:
+            destinations.append(also)
         message = to_osc(event)
         wait = self.midi.clock.until_next_bar() if (self.midi is not None and event.state is JobState.DONE
                                                     and self.quantize()) else None

@@ -54,8 +54,8 @@ def decode_packet(data: bytes) -> list[tuple[str, list[object]]]:
     return out
 
 
-_FIXED = {"i": 4, "f": 4, "c": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "I": 0,
-          "[": 0, "]": 0}
+_FIXED = {"i": 4, "f": 4, "r": 4, "m": 4, "h": 8, "d": 8, "t": 8, "T": 0, "F": 0, "N": 0, "[": 0, "]": 0}
+"""The type tags python-osc reads (``c``, ``S`` and ``I`` it skips with a log line per message: refused here)."""
 
 
 def _string_end(data: bytes, pos: int) -> int:
@@ -81,7 +81,7 @@ def _check_layout(data: bytes) -> None:
     for tag in tags:
         if tag in _FIXED:
             pos += _FIXED[tag]
-        elif tag in "sS":
+        elif tag == "s":
             pos = _string_end(data, pos) if pos < len(data) else pos + 4
         elif tag == "b":
             if pos + 4 > len(data):
@@ -163,19 +163,20 @@ class _Bucket:
 
 @dataclass
 class RateLimit:
-    """A token bucket per sender host: ``rate`` datagrams per second, bursts up to ``burst``."""
+    """A token bucket per sender (address and port): ``rate`` datagrams per second, bursts up to
+    ``burst``. One flooding socket cannot starve another, on loopback too."""
 
     rate: float = 2000.0
     burst: float = 6000.0
-    buckets: dict[str, _Bucket] = field(default_factory=dict)
+    buckets: dict[Address, _Bucket] = field(default_factory=dict)
 
-    def take(self, host: str) -> bool:
+    def take(self, sender: Address) -> bool:
         now = time.monotonic()
-        bucket = self.buckets.get(host)
+        bucket = self.buckets.get(sender)
         if bucket is None:
             if len(self.buckets) > 4096:
                 self.buckets.clear()
-            bucket = self.buckets[host] = _Bucket(self.burst, now)
+            bucket = self.buckets[sender] = _Bucket(self.burst, now)
         bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.stamp) * self.rate)
         bucket.stamp = now
         if bucket.tokens < 1.0:
@@ -191,8 +192,11 @@ class OscEndpoint(asyncio.DatagramProtocol):
     """The UDP shell: checks, decodes, hands each message to ``handle`` and sends what it returns."""
 
     def __init__(self, handle: Handle, *, allow: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network] = (),
-                 max_size: int = MAX_DATAGRAM, rate_limit: RateLimit | None = None) -> None:
+                 max_size: int = MAX_DATAGRAM, rate_limit: RateLimit | None = None,
+                 redact: Callable[[str], str] | None = None) -> None:
         self.handle = handle
+        self.redact = redact
+        """Applied to every string sent: no key leaves the process, whatever a service quoted."""
         self.allow = tuple(allow)
         self.max_size = max_size
         self.rate_limit = rate_limit or RateLimit()
@@ -220,13 +224,13 @@ class OscEndpoint(asyncio.DatagramProtocol):
             self.stats.refused += 1
             self._warn(f"OSC from {sender[0]} refused: not in --allow")
             return
-        if not self.rate_limit.take(sender[0]):
+        if not self.rate_limit.take(sender):
             self.stats.rate_limited += 1
-            self._warn(f"OSC from {sender[0]} over the rate limit; dropping")
+            self._warn(f"OSC from {sender[0]}:{sender[1]} over the rate limit; dropping")
             return
         if len(data) > self.max_size:
             self.stats.oversized += 1
-            if self.error_replies.take(sender[0]):
+            if self.error_replies.take(sender):
                 self.send(sender, "/bridge/error", ["packet", f"{len(data)} bytes, larger than {self.max_size}"])
             return
         try:
@@ -234,8 +238,12 @@ class OscEndpoint(asyncio.DatagramProtocol):
         except OscDecodeError as exc:
             self.stats.malformed += 1
             self._warn(f"malformed OSC from {sender[0]}: {exc}")
-            if self.error_replies.take(sender[0]):
+            if self.error_replies.take(sender):
                 self.send(sender, "/bridge/error", ["packet", str(exc)])
+            return
+        if not messages:
+            if self.error_replies.take(sender):
+                self.send(sender, "/bridge/error", ["packet", "an empty bundle: no message to answer"])
             return
         for address, params in messages:
             self.stats.handled += 1
@@ -248,6 +256,8 @@ class OscEndpoint(asyncio.DatagramProtocol):
     def send(self, dest: Address, address: str, args: Sequence[object]) -> None:
         if self.transport is None or self.transport.is_closing():
             return
+        if self.redact is not None:
+            args = [self.redact(a) if isinstance(a, str) else a for a in args]
         try:
             self.transport.sendto(encode_message(address, args), dest)
             self.stats.sent += 1

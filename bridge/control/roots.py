@@ -40,7 +40,11 @@ class Roots:
         path = _resolve("project", given)
         if not any(path.is_relative_to(root) for root in self.media + self.output):
             raise AccessDenied(f"project = {given!r}: outside the media and output roots")
-        if not path.is_dir():
+        try:
+            is_folder = path.is_dir()
+        except OSError as exc:
+            raise BadValue("project", given, f"cannot be reached ({exc.strerror})") from None
+        if not is_folder:
             raise BadValue("project", given, "is not a folder")
         return path
 

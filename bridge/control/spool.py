@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import re
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from typing import Any
 
 from bridge.control.notify import spool_job, to_osc
 from bridge.control.replies import Accepted, Refused, Reply
+from bridge.errors import ControlError
 from bridge.files import write_text
 from bridge.jobs.events import JobEvent
 
@@ -62,6 +64,8 @@ class _Pending:
 class Spool:
     folder: Path
     dispatch: Dispatch
+    redact: Callable[[str], str] = lambda text: text
+    """Applied to every result written: no key is stored, whatever a service quoted."""
     pending: dict[str, _Pending] = field(default_factory=dict)
     """By job id: the request each job came from."""
     _task: asyncio.Task[None] | None = None
@@ -92,28 +96,38 @@ class Spool:
         await asyncio.to_thread(self._prune)
         while True:
             try:
-                for name, text, problem in await asyncio.to_thread(self._take_requests):
-                    self._handle(name, text, problem)
-            except Exception:  # the watch must survive anything a file can do
+                taken = await asyncio.to_thread(self._take_requests)
+            except Exception:  # the watch must survive anything a folder can do
                 log.exception("spool: reading requests failed")
+                taken = []
+            for name, text, problem in taken:
+                try:
+                    self._handle(name, text, problem)
+                except Exception as exc:  # one request's failure is its own result, never the batch's
+                    log.exception("spool request %s failed", name)
+                    self._write(_Pending(name[: -len(".json")], "", error=f"request {name}: internal error:"
+                                         f" {type(exc).__name__}"), finished=True)
             await asyncio.sleep(POLL_S)
 
     def _take_requests(self) -> list[tuple[str, str, str | None]]:
-        """Read and remove every complete request file, oldest first."""
+        """Read and remove every complete request file, oldest first; anything but a regular file
+        (a FIFO would block the reader) is removed unread and answered with an error."""
         out = []
-        entries = sorted(self.requests.iterdir(), key=lambda p: p.stat().st_mtime) if self.requests.is_dir() else []
-        for path in entries:
+        entries = []
+        for path in self.requests.iterdir() if self.requests.is_dir() else []:
+            try:
+                entries.append((path.lstat().st_mtime, path))
+            except OSError:
+                continue
+        for _, path in sorted(entries):
             if path.name.startswith(".") or not path.name.endswith(".json"):
                 continue
             problem = None if NAME.fullmatch(path.name) else "file name must be letters, digits, '-', '_', '.'"
             text = ""
             try:
-                if path.stat().st_size > MAX_REQUEST_BYTES:
-                    problem = f"larger than {MAX_REQUEST_BYTES} bytes"
-                else:
-                    text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                problem = f"cannot be read ({exc})"
+                text = _read_regular(path)
+            except ControlError as exc:
+                problem = str(exc)
             try:
                 path.unlink()
             except OSError:
@@ -128,6 +142,8 @@ class Spool:
                 doc = json.loads(text)
             except json.JSONDecodeError as exc:
                 doc, problem = None, f"not valid JSON ({exc.msg} at line {exc.lineno})"
+            except (RecursionError, ValueError) as exc:  # nested too deep, a number too long to read
+                doc, problem = None, f"not usable JSON ({type(exc).__name__}: {str(exc)[:120]})"
             if problem is None:
                 problem = _check(doc)
         if problem is not None:
@@ -162,7 +178,7 @@ class Spool:
         doc = {"id": entry.id, "address": entry.address, "replies": entry.replies, "jobs": entry.jobs,
                "finished": finished, "error": entry.error, "updated": time.time()}
         try:
-            write_text(self.results / f"{entry.id}.json", json.dumps(doc, indent=1))
+            write_text(self.results / f"{entry.id}.json", self.redact(json.dumps(doc, indent=1)))
         except Exception as exc:
             log.warning("spool: result %s cannot be written: %s", entry.id, exc)
 
@@ -203,3 +219,22 @@ def _check(doc: object) -> str | None:
     if rid is not None and (not isinstance(rid, str) or not NAME.fullmatch(rid + ".json")):
         return f"id = {rid!r}: must be letters, digits, '-', '_', '.'"
     return None
+
+
+def _read_regular(path: Path) -> str:
+    """The text of a regular file, opened without blocking (never a FIFO's writer wait)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ControlError(f"cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ControlError("is not a regular file (a FIFO, socket or device)")
+        if info.st_size > MAX_REQUEST_BYTES:
+            raise ControlError(f"larger than {MAX_REQUEST_BYTES} bytes")
+        data = f.read(MAX_REQUEST_BYTES + 1)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ControlError("is not UTF-8 text") from None

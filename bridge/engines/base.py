@@ -35,7 +35,8 @@ class Capabilities:
 class Progress:
     """A step of a job inside an engine, for progress displays and the job journal.
 
-    ``state`` is one of ``uploading``, ``submitted`` (``request_id`` is set: the service
+    ``state`` is one of ``uploading``, ``submitting`` (the paid request is about to be sent:
+    from here on a restart must not send it again), ``submitted`` (``request_id`` is set: the service
     accepted the job and will bill it), ``queued`` (``queue_position`` is how many are
     ahead), ``running``, ``downloading``.
     """

@@ -16,6 +16,7 @@ from bridge.engines.fal import FalEngine
 from bridge.engines.local import LocalEngine
 from bridge.engines.wavespeed import WaveSpeedEngine
 from bridge.errors import BadValue
+from bridge.model import ENGINE_NAMES
 
 __all__ = ["engine_names", "fill_pool", "make_engine"]
 
@@ -36,8 +37,11 @@ _FACTORIES: dict[str, Factory] = {
 }
 
 
+assert tuple(sorted(_FACTORIES)) == ENGINE_NAMES, "model.ENGINE_NAMES must list every engine"
+
+
 def engine_names() -> list[str]:
-    return sorted(_FACTORIES)
+    return list(ENGINE_NAMES)
 
 
 def make_engine(

@@ -157,6 +157,7 @@ class HostedEngine:
             if prepared.excerpt is not None and spec.audio_field:
                 job.report(Progress("uploading", clock.elapsed()))
                 inputs[spec.audio_field] = await self.wire.send_audio(prepared.excerpt, clock, job)
+            job.report(Progress("submitting", clock.elapsed()))  # journalled before anything billable is sent
             remote = await self.wire.submit(spec, inputs)
         job.report(Progress("submitted", clock.elapsed(), request_id=remote.request_id))
         async with self._cancelled_on_exit(remote):

@@ -24,7 +24,7 @@ from bridge.audio.take import check_output, default_take_path, write_full, write
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
-from bridge.errors import BadValue, RegionOutOfBounds
+from bridge.errors import AccessDenied, BadValue, RegionOutOfBounds
 from bridge.jobs.manifest import Manifest, SourceFormat, TakePlacement
 from bridge.model import EditRequest, Operation, TakeInfo, default_seed
 
@@ -144,7 +144,7 @@ async def run_edit(
         notes=(*notes, *result.notes), timings_s=timer.finish(),
     )
     path = Path(placement.path)
-    manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json())
+    manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json(), replace=req.overwrite)
     return TakeInfo(path=path, manifest_path=manifest_path, kind=placement.kind, take_start=placement.take_start,
                     take_end=placement.take_end, seed=seed, engine=engine.capabilities.name, model=result.model)
 
@@ -152,6 +152,11 @@ async def run_edit(
 async def _write_take(req: EditRequest, info: AudioInfo, window: Window, wanted: Path, native: NDArray[np.generic],
                       replacement: NDArray[np.generic], timer: _Timer) -> TakePlacement:
     """The take stage: the whole file with the range replaced, or the patch (range plus handles)."""
+    if req.folder is not None and wanted.parent.resolve() != req.folder:
+        # the folder was checked against the roots when the job was accepted; a symlink put in its
+        # place since then must not send the take elsewhere
+        raise AccessDenied(f"project = {str(req.folder)!r}: now leads to {str(wanted.parent.resolve())!r}; the"
+                           " take is not written outside the folder that was checked")
     if not req.patch:
         path = await timer.run("write_take", write_full, info, wanted, window.start, replacement,
                                replace=req.overwrite)

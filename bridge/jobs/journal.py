@@ -9,7 +9,10 @@ states happen.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import logging
+import os
 import sqlite3
 import time
 from collections.abc import Collection
@@ -17,9 +20,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bridge.errors import ConfigError
-from bridge.jobs.events import JobState
+from bridge.jobs.events import FINAL, JobState
 
 __all__ = ["Journal", "JobRecord"]
+
+log = logging.getLogger("bridge.jobs")
+
+SUBSCRIBERS_PER_HOST = 16
+SUBSCRIBERS = 64
+SUBSCRIBER_DAYS = 30.0
+"""A subscriber that has not subscribed again for this long is forgotten (the DAW scripts renew at start)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -40,7 +50,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     manifest_path TEXT,
     take_start REAL,
     take_end REAL,
-    error TEXT
+    error TEXT,
+    submitting INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
 CREATE TABLE IF NOT EXISTS subscribers (host TEXT NOT NULL, port INTEGER NOT NULL, PRIMARY KEY (host, port));
@@ -69,25 +80,69 @@ class JobRecord:
     take_start: float | None
     take_end: float | None
     error: str | None
+    submitting: bool = False
+    """The paid submit may have been sent (a restart must not send it again)."""
 
     def to_json(self) -> dict[str, object]:
         return {k: v.value if isinstance(v, JobState) else v for k, v in self.__dict__.items()}
 
 
 class Journal:
-    """The jobs table and the subscriber list, in ``path``."""
+    """The jobs table and the subscriber list, in ``path``.
 
-    def __init__(self, path: Path) -> None:
+    With ``repair`` (the daemon), a damaged file is moved aside and a fresh journal started;
+    :attr:`notice` then says so. Without it (``inpaint-bridge jobs``) a damaged file is an error.
+    """
+
+    def __init__(self, path: Path, *, repair: bool = False) -> None:
+        self.path = path
+        self.notice: str | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(SCHEMA)
+        except OSError as exc:
+            raise ConfigError(f"journal = {str(path)!r}: its folder cannot be made ({exc.strerror})") from exc
+        try:
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            if not repair:
+                raise ConfigError(f"journal = {str(path)!r}: damaged ({exc}); the daemon moves it aside"
+                                  " when it starts") from None
+            aside = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+            for suffix in ("", "-wal", "-shm"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+            self.notice = (f"the job journal was damaged ({exc}); it was moved aside to {aside} and the job"
+                           " history starts afresh")
+            log.warning("%s", self.notice, extra={"event": "journal_damaged"})
+            try:
+                self._db = self._open(path)
+            except sqlite3.Error as again:
+                raise ConfigError(f"journal = {str(path)!r}: cannot be opened ({again})") from None
         except (sqlite3.Error, OSError) as exc:
             raise ConfigError(f"journal = {str(path)!r}: cannot be opened ({exc})") from exc
         self._db.row_factory = sqlite3.Row
-        self.path = path
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        """Connect and check; :class:`sqlite3.DatabaseError` when the file is not a sound journal."""
+        if path.exists() and path.stat().st_size == 0:
+            raise sqlite3.DatabaseError("the file is empty")
+        db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError("; ".join(problems[:3]))
+            db.executescript(SCHEMA)
+            for table, column, kind in (("jobs", "submitting", "INTEGER NOT NULL DEFAULT 0"),
+                                        ("subscribers", "updated", "REAL NOT NULL DEFAULT 0")):
+                if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")  # an older journal
+        except BaseException:
+            db.close()
+            raise
+        return db
 
     def close(self) -> None:
         self._db.close()
@@ -103,7 +158,7 @@ class Journal:
         )
 
     def update(self, job_id: str, state: JobState, fraction: float, **fields: object) -> None:
-        allowed = {"remote_id", "take_path", "manifest_path", "take_start", "take_end", "error", "engine"}
+        allowed = {"remote_id", "take_path", "manifest_path", "take_start", "take_end", "error", "engine", "submitting"}
         unknown = set(fields) - allowed
         if unknown:
             raise ValueError(f"journal: unknown fields {sorted(unknown)}")
@@ -129,14 +184,41 @@ class Journal:
         return [(r["host"], r["port"]) for r in self._db.execute("SELECT host, port FROM subscribers")]
 
     def subscribe(self, host: str, port: int) -> None:
-        self._db.execute("INSERT OR IGNORE INTO subscribers (host, port) VALUES (?, ?)", (host, port))
+        """Add (or renew) a subscriber; beyond :data:`SUBSCRIBERS_PER_HOST` per host and
+        :data:`SUBSCRIBERS` in all, the least recently renewed go."""
+        self._db.execute("INSERT INTO subscribers (host, port, updated) VALUES (?, ?, ?) ON CONFLICT (host, port)"
+                         " DO UPDATE SET updated = excluded.updated", (host, port, time.time()))
+        self._db.execute("DELETE FROM subscribers WHERE host = ? AND port NOT IN (SELECT port FROM subscribers WHERE"
+                         " host = ? ORDER BY updated DESC, rowid DESC LIMIT ?)", (host, host, SUBSCRIBERS_PER_HOST))
+        self._db.execute("DELETE FROM subscribers WHERE rowid NOT IN (SELECT rowid FROM subscribers"
+                         " ORDER BY updated DESC, rowid DESC LIMIT ?)", (SUBSCRIBERS,))
 
     def unsubscribe(self, host: str, port: int) -> None:
         self._db.execute("DELETE FROM subscribers WHERE host = ? AND port = ?", (host, port))
 
+    def prune(self, *, keep_jobs: int, subscriber_days: float = SUBSCRIBER_DAYS) -> int:
+        """Forget finished jobs beyond the newest ``keep_jobs`` (unfinished ones always stay) and
+        subscribers not renewed for ``subscriber_days``; returns how many jobs went."""
+        final = tuple(state.value for state in FINAL)
+        gone = self._db.execute(
+            f"DELETE FROM jobs WHERE state IN ({', '.join('?' * len(final))}) AND id NOT IN"
+            " (SELECT id FROM jobs ORDER BY created DESC LIMIT ?)", (*final, keep_jobs)).rowcount
+        self._db.execute("DELETE FROM subscribers WHERE updated < ?", (time.time() - subscriber_days * 86400,))
+        return int(gone)
+
 
 def _record(row: sqlite3.Row) -> JobRecord:
+    """A row as a record; a damaged row still reads (its request empty, its state failed), so
+    listing and resuming can name it instead of stopping."""
     values = dict(row)
-    values["request"] = json.loads(values["request"])
-    values["state"] = JobState(values["state"])
+    try:
+        request = json.loads(values["request"])
+    except (TypeError, ValueError, RecursionError):
+        request = None
+    values["request"] = request if isinstance(request, dict) else {}
+    try:
+        values["state"] = JobState(values["state"])
+    except ValueError:
+        values["state"] = JobState.FAILED
+    values["submitting"] = bool(values["submitting"])
     return JobRecord(**values)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bridge import checks
-from bridge.model import MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED, Value
+from bridge.model import ENGINE_NAMES, MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED, Value
 
 __all__ = ["OPTIONS", "Option", "check_option", "split_options"]
 
@@ -50,6 +50,8 @@ def check_option(name: str, value: object) -> Value:
     if option is None:
         checks.name("option", name)
         return checks.scalar(name, value)
+    if name == "engine":
+        return checks.choice(name, value, ENGINE_NAMES)
     if option.kind is str:
         return checks.text(name, value, empty_ok=name == "negative_prompt")
     if option.kind is bool:

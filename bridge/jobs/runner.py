@@ -24,7 +24,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field, replace
 
-from bridge.config import Settings
+from bridge.config import Settings, redact
 from bridge.engines.base import Engine, Progress
 from bridge.engines.models import find_model
 from bridge.errors import BadValue, BridgeError, EngineUnavailable, EngineUnreachable, JobError
@@ -38,7 +38,8 @@ __all__ = ["Job", "Runner"]
 log = logging.getLogger("bridge.jobs")
 
 
-_STEP_STATE = {"reading": JobState.RENDERING, "uploading": JobState.RENDERING, "submitted": JobState.SUBMITTED,
+_STEP_STATE = {"reading": JobState.RENDERING, "uploading": JobState.RENDERING, "submitting": JobState.RENDERING,
+               "submitted": JobState.SUBMITTED,
                "queued": JobState.RUNNING, "running": JobState.RUNNING, "downloading": JobState.RUNNING,
                "fitting": JobState.FITTING, "writing": JobState.FITTING}
 
@@ -200,7 +201,13 @@ class Runner:
         task = asyncio.get_running_loop().create_task(self._run(job), name=f"job-{job.id}")
         job.task = task
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda done: self._ended(job, done))
+
+    def _ended(self, job: Job, task: asyncio.Task[None]) -> None:
+        """Every accepted job reaches a final state: one cancelled before its task began never ran ``_run``."""
+        self._tasks.discard(task)
+        if job.active:
+            self._set(job, JobState.CANCELLED, error=job.cancel_reason or "cancelled")
 
     async def _run(self, job: Job) -> None:
         try:
@@ -250,7 +257,9 @@ class Runner:
         state = _STEP_STATE.get(progress.state)
         if state is None or not job.active:
             return
-        if progress.state == "submitted" and progress.request_id:
+        if progress.state == "submitting":
+            self.journal.update(job.id, job.state, job.fraction, submitting=True)
+        elif progress.state == "submitted" and progress.request_id:
             job.remote_id = progress.request_id
             self._set(job, state, remote_id=progress.request_id)
         elif state != job.state:
@@ -260,8 +269,8 @@ class Runner:
         """Journal first, then announce."""
         job.state = state
         job.fraction = FRACTION[state]
-        if "error" in fields:
-            job.error = str(fields["error"])
+        if "error" in fields:  # a service's error text may quote the request's headers: never store a key
+            fields["error"] = job.error = redact(str(fields["error"]), self.settings.secrets)
         self.journal.update(job.id, state, job.fraction, engine=job.engine, **fields)
         detail = f": {job.error}" if state in (JobState.FAILED, JobState.CANCELLED) else ""
         level = logging.WARNING if state is JobState.FAILED else logging.INFO
@@ -281,9 +290,15 @@ class Runner:
         """Take up the jobs the journal holds unfinished (after a crash or kill)."""
         resumed = []
         for record in reversed(self.journal.jobs(states=[s for s in JobState if s not in FINAL])):
-            job = self._from_record(record)
+            try:
+                job = self._from_record(record)
+            except (BridgeError, ValueError, TypeError, KeyError) as exc:
+                error = f"job {record.id}: its journal row cannot be used ({exc}); it is not resumed"
+                log.warning("%s", error, extra={"event": "job_unusable", "job_id": record.id})
+                self.journal.update(record.id, JobState.FAILED, FRACTION[JobState.FAILED], error=error)
+                continue
             hosted = job.engine in self.engines and self.engines[job.engine].capabilities.uses_prompt
-            if hosted and job.remote_id is None and record.state is not JobState.QUEUED:
+            if hosted and job.remote_id is None and record.submitting:
                 self._set(job, JobState.FAILED, error="interrupted while being submitted; not sent again, to avoid"
                           " paying twice (check the service's dashboard)")
                 continue

@@ -179,7 +179,7 @@ def test_session_options_are_checked_when_set_against_the_engine_and_model_in_ef
         assert refusal("steps", "many") == "steps = 'many': must be a whole number in range 1..100"
         assert refusal("steps", 5000) == "steps = 5000: must be a whole number in range 1..100"
         assert refusal("bogus", 1).startswith("bogus = 1: not a parameter of any model; they take: ")
-        assert refusal("engine", "nope") == "engine = 'nope': must be one of local"
+        assert refusal("engine", "nope") == "engine = 'nope': must be one of fal, local, wavespeed"
         assert refusal("steps", 20) == "" and ctx.session.options["steps"] == 20  # a knob for a hosted model
         assert refusal("model", "fal-ai/stable-audio-25/inpaint") == ""
         assert refusal("steps", 20) == "steps = 20: must be a whole number in range 4..8"

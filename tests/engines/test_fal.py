@@ -44,7 +44,7 @@ def test_sa3_inpaint_places_the_model_fill_in_the_range(fal: FakeFal, source: Pa
         assert 0 < a < b < len(inside)
         assert_tone(inside[a:b], 44100, seed=3)
     states = [p.state for p in progress]
-    assert states[:3] == ["reading", "uploading", "submitted"] and "queued" in states
+    assert states[:4] == ["reading", "uploading", "submitting", "submitted"] and "queued" in states
     assert states[-2:] == ["fitting", "writing"]
     assert any(p.queue_position == 0 for p in progress)
     assert fal.submits() == 1

@@ -26,7 +26,7 @@ def test_inpainting_uploads_polls_and_splices(wavespeed: FakeWaveSpeed, source: 
     assert abs(m["fit"]["gain_db"] - 1.5) < 0.05
     a, b = (round((body[k] - 10.0) * 44100) for k in ("mask_start_seconds", "mask_end_seconds"))
     assert_tone(inside[a:b], 44100, seed=3)
-    assert [p.state for p in progress][:4] == ["reading", "uploading", "submitted", "queued"]
+    assert [p.state for p in progress][:5] == ["reading", "uploading", "submitting", "submitted", "queued"]
     assert wavespeed.server.count("upload") == 1 and wavespeed.submits() == 1
 
 
