@@ -373,6 +373,27 @@ def test_take_once_to_the_sender_and_an_empty_bundle_answered(media: Path, tmp_p
         assert client.reply("/bridge/error")[1] == ["packet", "an empty bundle: no message to answer"]
 
 
+def test_a_project_folder_swapped_for_a_symlink_mid_job_gets_no_take(media: Path, tmp_path: Path) -> None:
+    project, outside = media / "project", tmp_path / "outside"
+    project.mkdir()
+    outside.mkdir()
+    with FakeFal(queue_polls=1_000_000, progress_polls=0) as fake:
+        env = {"FAL_KEY": TEST_KEY, "INPAINT_BRIDGE_FAL_URL": fake.queue_url,
+               "INPAINT_BRIDGE_FAL_REST_URL": fake.rest_url}
+        with daemon_process(media, env=env, log=tmp_path / "log") as daemon:
+            client = daemon.client
+            client.send("/bridge/inpaint", str(media / "song.wav"), 2.0, 3.0, "rain", "engine", "fal", "project",
+                        str(project))
+            job = client.reply("/bridge/accepted")[1][0]
+            client.wait_for(lambda m: m[0] == "/bridge/progress" and m[1][:2] == [job, "submitted"], 30)
+            project.rename(media / "project.moved")
+            project.symlink_to(outside)
+            fake.queue_polls = 0
+            address, args = client.job_end(job, timeout=60)
+    assert address == "/bridge/error" and "now leads to" in args[1], args
+    assert not list(outside.iterdir())
+
+
 def test_huge_numbers_and_bad_files_are_named(media: Path, data: Path, tmp_path: Path) -> None:
     folder = media / "folder.wav"
     folder.mkdir()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -54,3 +55,21 @@ def test_link_new_never_replaces(tmp_path: Path) -> None:
     assert got == tmp_path / "take-2.wav"
     assert wanted.read_bytes() == b"mine" and got.read_bytes() == b"new"
     assert not tmp.exists()
+
+
+def test_sources_that_cannot_be_read_are_named_without_being_opened(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Permission checks are the OS's, and root passes them all: the OS's answers are stood in for here."""
+    song = tmp_path / "song.wav"
+    sf.write(song, np.zeros((4800, 2), dtype=np.float32), 48000)
+    monkeypatch.setattr(os, "access", lambda path, mode: False)
+    with pytest.raises(SourceError, match=r"song.wav': not readable \(permission denied\)"):
+        probe(song)
+    monkeypatch.undo()
+
+    def stat_denied(path: object, *args: object, **kwargs: object) -> os.stat_result:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "stat", stat_denied)
+    with pytest.raises(SourceError, match="cannot be reached"):
+        probe(song)
