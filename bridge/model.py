@@ -117,3 +117,5 @@ class TakeInfo:
     seed: int
     engine: str
     model: str
+    notes: tuple[str, ...] = ()
+    """What the user should know about this take (also in its manifest)."""

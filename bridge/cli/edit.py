@@ -129,6 +129,8 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
     where = "full copy of the source" if take.kind == "full" else "patch: lay it over the source at this position"
     print(f"placement: {take.take_start:.6f}-{take.take_end:.6f} s ({where})")
     print(f"engine: {take.engine} ({take.model}), seed {take.seed}")
+    for note in take.notes:
+        print(f"note: {note}")
     return 0
 
 

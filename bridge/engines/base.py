@@ -97,6 +97,9 @@ class EngineResult:
     request_id: str | None = None
     details: Mapping[str, object] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    regenerated: tuple[int, int] | None = None
+    """Frames of the window the model regenerated (its mask), when more than the range: the fit
+    aligns on audio outside it only."""
 
 
 class Engine(Protocol):

@@ -21,7 +21,7 @@ from bridge.engines.models import MaskStyle, ModelSpec
 from bridge.errors import BadValue, EngineRejected
 from bridge.model import Operation
 
-__all__ = ["CONTEXT_S", "RequestPlan", "encode_excerpt", "plan_request"]
+__all__ = ["CONTEXT_S", "RequestPlan", "check_plan", "encode_excerpt", "plan_request"]
 
 CONTEXT_S = 10.0
 """Context sent on each side of the range where the source and the model allow."""
@@ -84,7 +84,9 @@ def _plan_whole_seconds(spec: ModelSpec, *, frames: int, sr: int, start: int, en
     if inner >= sr:
         anchor, seconds, superset = start + zone, inner // sr, False
     else:
-        anchor, seconds, superset = start, -(-(end - start) // sr), True
+        # whole seconds from the range's start, moved back where they would run past the source
+        seconds = -(-(end - start) // sr)
+        anchor, superset = max(0, min(start, frames - seconds * sr)), True
     before = min(int(CONTEXT_S), anchor // sr)
     lo = anchor - before * sr
     mask_end = before + seconds
@@ -105,6 +107,32 @@ def _plan_whole_seconds(spec: ModelSpec, *, frames: int, sr: int, start: int, en
     _check_input(spec, total)
     hi = min(frames, lo + total * sr)
     return RequestPlan(lo, hi, Fit.ALIGN, (float(before), float(mask_end)), superset, duration=float(total))
+
+
+def check_plan(spec: ModelSpec, plan: RequestPlan, *, frames: int, sr: int, start: int, end: int) -> None:
+    """Check a plan against the model's documented rules before anything is sent (and paid for):
+    the excerpt inside the source and within the model's input limits, the mask inside the
+    excerpt and covering the range, a whole-seconds model's total equal to its excerpt."""
+    problems = []
+    length = (plan.hi - plan.lo) / sr
+    if not 0 <= plan.lo < plan.hi <= frames:
+        problems.append(f"excerpt {plan.lo}..{plan.hi} is not inside the source's {frames} frames")
+    if plan.mask is not None:
+        if plan.fit is Fit.ALIGN and not spec.min_input_s - 1e-6 <= length <= spec.max_input_s + 1e-6:
+            problems.append(f"excerpt of {length:.3f} s is outside {spec.min_input_s:g}..{spec.max_input_s:g} s")
+        a, b = plan.mask
+        mask_lo, mask_hi = plan.lo + a * sr, plan.lo + b * sr
+        # a superset mask covers the range; otherwise the mask lies inside it, with transition zones
+        placed = (mask_lo <= start + 1 and mask_hi >= end - 1) if plan.superset else (
+            mask_lo >= start - 1 and mask_hi <= end + 1)
+        if not 0 <= a < b <= length + 1.0 / spec.sr or not placed:  # the excerpt is sent at the model's rate
+            problems.append(f"mask {a:g}..{b:g} s does not lie inside the {length:.3f} s excerpt over the range")
+        if spec.mask is MaskStyle.WHOLE_SECONDS and (plan.duration is None or plan.hi - plan.lo != plan.duration * sr
+                                                      or b > plan.duration):
+            problems.append(f"seconds_total {plan.duration} does not match the {length:.3f} s excerpt")
+    if problems:
+        raise EngineRejected(f"{spec.id}: the request was not sent, as the service would refuse it after billing:"
+                             f" {'; '.join(problems)} (a bug in the bridge's planner; please report it)")
 
 
 def _check_input(spec: ModelSpec, seconds: float) -> None:

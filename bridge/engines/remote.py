@@ -20,7 +20,7 @@ from bridge.audio.io import decode_bytes
 from bridge.engines.base import EngineJob, EngineResult, Progress
 from bridge.engines.http import TIMEOUT, download
 from bridge.engines.models import MaskStyle, ModelSpec, find_model
-from bridge.engines.plan import RequestPlan, encode_excerpt, plan_request
+from bridge.engines.plan import RequestPlan, check_plan, encode_excerpt, plan_request
 from bridge.errors import AudioParameterError, BadValue, EngineError, EngineTimeout, EngineUnavailable
 from bridge.model import Value
 
@@ -70,6 +70,7 @@ def prepare(job: EngineJob, service: str) -> PreparedJob:
         raise BadValue("prompt", job.prompt, f"{spec.id} needs a prompt describing the sound")
     params = spec.resolve(job.params)
     plan = plan_request(spec, frames=len(job.audio), sr=job.sr, start=job.start, end=job.end, fade=job.fade)
+    check_plan(spec, plan, frames=len(job.audio), sr=job.sr, start=job.start, end=job.end)
     inputs: dict[str, Value] = {"prompt": job.prompt, **params}
     if spec.negative_prompt and job.negative_prompt:
         inputs["negative_prompt"] = job.negative_prompt
@@ -174,8 +175,11 @@ class HostedEngine:
                                       "superset_mask": prepared.plan.superset,
                                       "uploaded_bytes": len(prepared.excerpt or b"")}
         notes = () if spec.seed else (f"{spec.id} takes no seed: the result cannot be reproduced",)
-        return EngineResult(audio=audio, sr=sr, fit=prepared.plan.fit, model=spec.id, lo=prepared.plan.lo,
-                            hi=prepared.plan.hi, request_id=remote.request_id, details=details, notes=notes)
+        plan = prepared.plan
+        regenerated = None if plan.mask is None else (plan.lo + round(plan.mask[0] * job.sr),
+                                                      min(plan.hi, plan.lo + round(plan.mask[1] * job.sr)))
+        return EngineResult(audio=audio, sr=sr, fit=plan.fit, model=spec.id, lo=plan.lo, hi=plan.hi,
+                            request_id=remote.request_id, details=details, notes=notes, regenerated=regenerated)
 
     @contextlib.asynccontextmanager
     async def _cancelled_on_exit(self, remote: RemoteJob) -> AsyncIterator[None]:

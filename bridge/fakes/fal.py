@@ -308,6 +308,11 @@ class FakeFal:
                 if kind == "inpaint25":
                     mask = (float(body.get("mask_start", 30)), float(body.get("mask_end", 190)))
                     total = float(body.get("seconds_total", round(seconds)))
+                    if total > seconds + 1e-6:
+                        raise _ModelError("seconds_total", f"seconds_total ({total:g}) is longer than the audio"
+                                                           f" ({seconds:.2f} s)")
+                    if mask[1] > total:
+                        raise _ModelError("mask_end", f"mask_end ({mask[1]:g}) is after seconds_total ({total:g})")
                     audio = audio[: round(total * SR)]
                 else:
                     mask = (float(body["mask_start_seconds"]), float(body["mask_end_seconds"]))

@@ -133,6 +133,7 @@ async def run_edit(
                                   subtype=_float_subtype(info))
     timer.report(on_progress, "writing")
     placement = await _write_take(req, info, window, wanted, native, replacement, timer)
+    regenerated, note = _regenerated(req, result, window.read_start, info.sr)
     manifest = Manifest(
         version=__version__, operation=req.operation.value, engine=engine.capabilities.name, model=result.model,
         prompt=req.prompt, negative_prompt=req.negative_prompt, prompt_used=engine.capabilities.uses_prompt,
@@ -141,12 +142,13 @@ async def run_edit(
         source_format=SourceFormat(info.sr, info.channels, info.format, info.subtype, info.frames),
         range={"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
         take=placement, fit=fit, engine_details=dict(result.details), remote_request_id=result.request_id,
-        notes=(*notes, *result.notes), timings_s=timer.finish(),
+        notes=(*notes, *result.notes, *note), timings_s=timer.finish(), regenerated=regenerated,
     )
     path = Path(placement.path)
     manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json(), replace=req.overwrite)
     return TakeInfo(path=path, manifest_path=manifest_path, kind=placement.kind, take_start=placement.take_start,
-                    take_end=placement.take_end, seed=seed, engine=engine.capabilities.name, model=result.model)
+                    take_end=placement.take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
+                    notes=manifest.notes)
 
 
 async def _write_take(req: EditRequest, info: AudioInfo, window: Window, wanted: Path, native: NDArray[np.generic],
@@ -180,7 +182,10 @@ def _fit_and_splice(
     excerpt = audio[lo:hi]
     s, e = start - lo, end - lo
     if result.fit is Fit.ALIGN:
-        fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=s, end=e)
+        # align only on audio the model did not regenerate: its mask may reach past the range
+        a, b = (s, e) if result.regenerated is None else (min(s, result.regenerated[0] - lo),
+                                                          max(e, result.regenerated[1] - lo))
+        fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b)
         fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
     else:
         fitted = place_returned(result.audio, result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
@@ -189,6 +194,20 @@ def _fit_and_splice(
     spliced, rhos = splice(excerpt, fitted, start=s, end=e, fade=fade)
     fit["rho"] = list(rhos)
     return spliced[s:e], fit
+
+
+def _regenerated(req: EditRequest, result: EngineResult, read_start: int,
+                 sr: int) -> tuple[dict[str, float], tuple[str, ...]]:
+    """The span the model regenerated, in source seconds, and a note when it does not cover the range."""
+    if result.regenerated is None:
+        return {"start": req.start, "end": req.end}, ()
+    a, b = ((read_start + f) / sr for f in result.regenerated)
+    span = {"start": round(a, 6), "end": round(b, 6)}
+    if a <= req.start + 0.5 / sr and b >= req.end - 0.5 / sr:
+        return span, ()
+    return span, (f"the model regenerated {a:.3f}-{b:.3f} s of the {req.start:.3f}-{req.end:.3f} s asked for"
+                  f" ({result.model} masks {'whole seconds' if b - a == round(b - a) else 'latent frames'});"
+                  " the rest of the range is the model's rendering of the original",)
 
 
 def _float_subtype(info: AudioInfo) -> str:

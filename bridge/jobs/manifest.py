@@ -53,6 +53,8 @@ class Manifest:
     remote_request_id: str | None
     notes: tuple[str, ...] = ()
     timings_s: Mapping[str, float] = field(default_factory=dict)
+    regenerated: Mapping[str, float] = field(default_factory=dict)
+    """The span the model regenerated, in source seconds (its mask: whole seconds, latent frames)."""
 
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)

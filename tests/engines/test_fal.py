@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from bridge.cli.example import write_example
 from bridge.engines.base import Progress
 from bridge.errors import BadValue, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
 from bridge.fakes.fal import UNSEEDED, FakeFal
@@ -68,6 +69,20 @@ def test_sa25_mask_falls_on_whole_seconds(fal: FakeFal, source: Path) -> None:
     assert inputs["mask_end"] - inputs["mask_start"] >= 1
     assert inputs["num_inference_steps"] == 8 and "negative_prompt" not in inputs
     check_take(take, source, 11.3, 14.8)
+
+
+@pytest.mark.parametrize("start,end", [(8.0, 8.1), (8.0, 8.3), (8.0, 9.05), (19.5, 20.0)])
+def test_sa25_on_the_example_short_long_and_at_the_end(fal: FakeFal, tmp_path: Path, start: float,
+                                                       end: float) -> None:
+    demo = write_example(tmp_path / "demo.wav")  # the file the README suggests trying
+    take = edit(fal_engine(fal), demo, start, end, model=SA25)
+    check_take(take, demo, start, end)
+    doc = manifest(take)
+    inputs = doc["engine_details"]["inputs"]
+    assert inputs["mask_end"] <= inputs["seconds_total"] and fal.submits() == 1
+    regenerated = doc["regenerated"]
+    covered = regenerated["start"] <= start + 1e-6 and regenerated["end"] >= end - 1e-6
+    assert covered or any("the model regenerated" in note for note in doc["notes"]), doc
 
 
 def test_transform_and_generate_fill_the_range(fal: FakeFal, source: Path) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.engines.base import Fit
-from bridge.engines.models import MODELS, find_model
-from bridge.engines.plan import plan_request
+from bridge.engines.models import MODELS, MaskStyle, ModelSpec, find_model
+from bridge.engines.plan import check_plan, plan_request
 from bridge.errors import BadValue, EngineRejected
 from bridge.model import Operation
 
@@ -95,3 +97,39 @@ def test_every_model_row_is_complete() -> None:
         for p in m.params:
             if p.default is not None:
                 assert p.check(p.default) == p.default
+
+
+INPAINTERS = [m for m in MODELS if m.operation is Operation.INPAINT]
+
+
+@settings(max_examples=300)
+@given(model=st.sampled_from(INPAINTERS), sr=st.sampled_from([44100, 48000]),
+       seconds=st.floats(1.0, 200.0), where=st.floats(0.0, 1.0), length=st.floats(0.01, 30.0))
+def test_every_plan_the_planner_accepts_keeps_the_models_rules(model: ModelSpec, sr: int, seconds: float,
+                                                               where: float, length: float) -> None:
+    frames = round(seconds * sr)
+    start = min(frames - 2, round(where * frames))
+    end = min(frames, start + max(1, round(length * sr)))
+    try:
+        plan = plan_request(model, frames=frames, sr=sr, start=start, end=end, fade=round(0.02 * sr))
+    except (BadValue, EngineRejected):
+        return  # refused before anything is sent: that is allowed
+    assert plan.mask is not None
+    a, b = plan.mask
+    excerpt_s = (plan.hi - plan.lo) / sr
+    assert 0 <= plan.lo < plan.hi <= frames
+    assert model.min_input_s - 1e-6 <= excerpt_s <= model.max_input_s + 1e-6
+    assert 0 <= a < b <= excerpt_s + 1.0 / model.sr  # the excerpt is sent resampled to the model's rate
+    if model.mask is MaskStyle.WHOLE_SECONDS:
+        assert plan.duration is not None and a == int(a) and b == int(b) and b <= plan.duration
+        assert plan.hi - plan.lo == plan.duration * sr  # seconds_total is the excerpt, never more
+    if plan.superset:
+        assert plan.lo + a * sr <= start + 1 and plan.lo + b * sr >= end - 1
+    check_plan(model, plan, frames=frames, sr=sr, start=start, end=end)
+
+
+def test_sa25_at_the_end_of_a_file_stays_inside_it() -> None:
+    frames = 20 * SR  # demo.wav, 19.5-20 s: the mask used to run a second past the excerpt
+    plan = plan_request(SA25, frames=frames, sr=SR, start=round(19.5 * SR), end=frames, fade=960)
+    assert plan.mask is not None and plan.duration is not None
+    assert plan.hi == frames and plan.hi - plan.lo == plan.duration * SR and plan.mask[1] <= plan.duration
