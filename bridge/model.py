@@ -73,6 +73,8 @@ class EditRequest:
     """Where a take named by the bridge goes (default: beside the source)."""
     reverse: bool = False
     """Write the patch back to front, for a DAW take that plays its source reversed."""
+    accept_misaligned: bool = False
+    """Splice a model's answer in place (lag 0, gain 1) even when the fit refuses it."""
 
     def __post_init__(self) -> None:
         check_range(self.start, self.end)

@@ -87,6 +87,8 @@ def _add_edit_arguments(p: argparse.ArgumentParser, operation: Operation) -> Non
         p.add_argument(flag, type=kind, metavar=metavar, help=text)
     if operation is Operation.TRANSFORM:
         p.add_argument("--strength", type=float, metavar="X", help="0 keeps the audio, 1 ignores it (0.9)")
+    p.add_argument("--accept-misaligned", action="store_true",
+                   help="splice a hosted model's answer in place even when it does not line up with the original")
     p.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other model parameter, e.g. --set enable_prompt_expansion=true")
@@ -99,7 +101,8 @@ def _given(args: argparse.Namespace) -> dict[str, float | int | str | bool]:
     given: dict[str, float | int | str | bool] = {}
     for flag, value in (("engine", args.engine), ("model", args.model), ("seed", args.seed),
                         ("negative_prompt", args.negative_prompt or None), ("fade_ms", args.fade_ms),
-                        ("context", args.context), ("preset", args.preset)):
+                        ("context", args.context), ("preset", args.preset),
+                        ("accept_misaligned", args.accept_misaligned or None)):
         if value is not None:
             given[flag] = value
     for _, _, _, key, _ in _HOSTED_PARAMS:

@@ -74,6 +74,7 @@ def compose(
         patch=patch,
         folder=folder,
         reverse=bool(options.get("reverse", False)),
+        accept_misaligned=bool(options.get("accept_misaligned", False)),
     )
     reply = options.get("reply_port")
     project = options.get("project")

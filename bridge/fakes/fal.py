@@ -67,6 +67,7 @@ class FakeFal:
         self.progress_polls = progress_polls
         self.delay = delay
         self.gain_db = gain_db
+        self.garbled = False
         self.result_ttl_s = result_ttl_s
         self.job_faults = Faults()
         self.jobs: dict[str, _Job] = {}
@@ -320,6 +321,8 @@ class FakeFal:
                     raise _ModelError("mask_end_seconds" if kind == "inpaint" else "mask_end",
                                       f"mask ends at {mask[1]:g} s, after the audio ({seconds:.2f} s)")
                 out = fake_inpaint(audio, mask, seed=seed, delay=self.delay, gain_db=self.gain_db)
+                if self.garbled:  # a model that does not reproduce the context: the fit must refuse it
+                    out = fake_generate(len(out) / SR, seed=seed)
         default = "mp3" if "stable-audio-3" in model else "wav"
         data, mime, fmt = write_output(out, str(body.get("output_format", default)))
         name = f"output.{fmt}"

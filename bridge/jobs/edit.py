@@ -24,7 +24,7 @@ from bridge.audio.take import check_output, default_take_path, write_full, write
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
-from bridge.errors import AccessDenied, BadValue, RegionOutOfBounds
+from bridge.errors import AccessDenied, AlignmentError, BadValue, RegionOutOfBounds
 from bridge.jobs.manifest import Manifest, SourceFormat, TakePlacement
 from bridge.model import EditRequest, Operation, TakeInfo, default_seed
 
@@ -127,8 +127,18 @@ async def run_edit(
     if result.fit is Fit.JOINED:
         new = result.audio
     else:
-        new, fit = await timer.run("fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start, end=end,
-                                   fade=fade)
+        try:
+            new, fit = await timer.run("fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start,
+                                       end=end, fade=fade, accept_misaligned=req.accept_misaligned)
+        except AlignmentError as exc:
+            if result.request_id is None:
+                raise
+            offset = (window.read_start + result.lo) / info.sr
+            kept = await asyncio.to_thread(_keep_refused, req, info, wanted, result, str(exc), offset)
+            raise AlignmentError(f"{exc}. The paid answer (request {result.request_id}) is kept as {kept}, to lay"
+                                 f" in by hand at {offset:.3f} s of the source; a new request with"
+                                 " --accept-misaligned (OSC, spool: accept_misaligned 1) splices an answer in"
+                                 " place without the check") from exc
     replacement = await timer.run("convert", from_float, np.asarray(new), info.native_dtype,
                                   subtype=_float_subtype(info))
     timer.report(on_progress, "writing")
@@ -175,9 +185,13 @@ async def _write_take(req: EditRequest, info: AudioInfo, window: Window, wanted:
 
 
 def _fit_and_splice(
-    audio: NDArray[np.float32], result: EngineResult, *, sr: int, start: int, end: int, fade: int
+    audio: NDArray[np.float32], result: EngineResult, *, sr: int, start: int, end: int, fade: int,
+    accept_misaligned: bool = False,
 ) -> tuple[NDArray[np.float32], dict[str, Any]]:
-    """Fit a model's answer onto its excerpt of the window and splice it in; returns the range's frames."""
+    """Fit a model's answer onto its excerpt of the window and splice it in; returns the range's frames.
+
+    With ``accept_misaligned`` an answer the fit refuses is placed as it came (lag 0, gain 1).
+    """
     lo, hi = result.lo, result.hi
     excerpt = audio[lo:hi]
     s, e = start - lo, end - lo
@@ -185,8 +199,15 @@ def _fit_and_splice(
         # align only on audio the model did not regenerate: its mask may reach past the range
         a, b = (s, e) if result.regenerated is None else (min(s, result.regenerated[0] - lo),
                                                           max(e, result.regenerated[1] - lo))
-        fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b)
-        fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
+        try:
+            fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b)
+            fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
+        except AlignmentError as exc:
+            if not accept_misaligned:
+                raise
+            fitted = place_returned(result.audio, result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
+                                    needed=e)
+            fit = {"accepted_misaligned": True, "refused_because": str(exc), "placed_at_frame": lo}
     else:
         fitted = place_returned(result.audio, result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
                                 needed=e)
@@ -194,6 +215,25 @@ def _fit_and_splice(
     spliced, rhos = splice(excerpt, fitted, start=s, end=e, fade=fade)
     fit["rho"] = list(rhos)
     return spliced[s:e], fit
+
+
+def _keep_refused(req: EditRequest, info: AudioInfo, wanted: Path, result: EngineResult, why: str,
+                  offset: float) -> Path:
+    """Keep a paid answer the fit refused, as the service sent it, with a manifest naming its request."""
+    from bridge.audio.io import write_take
+
+    def write(f: Any) -> None:
+        f.write(np.asarray(result.audio, dtype=np.float32))
+
+    name = wanted.with_name(f"{wanted.stem}.refused.wav")
+    path = write_take(name, write, sr=result.sr, channels=int(result.audio.shape[1]), fmt="WAV", subtype="FLOAT")
+    write_manifest(path, {"refused_because": why, "remote_request_id": result.request_id, "model": result.model,
+                          "source": str(info.path.resolve()), "range": {"start": req.start, "end": req.end},
+                          "starts_at_s": offset,
+                          "engine_details": dict(result.details),
+                          "use_it": f"lay it in at {offset:.3f} s of the source, or ask again with"
+                                    " --accept-misaligned (OSC, spool: accept_misaligned 1)"})
+    return path
 
 
 def _regenerated(req: EditRequest, result: EngineResult, read_start: int,

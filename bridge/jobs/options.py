@@ -41,6 +41,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("preset", str, help="preset whose settings this request starts from"),
     Option("quantize", bool, help="1: hold /bridge/done until the next bar of the incoming MIDI clock"),
     Option("reverse", bool, help="1: write the patch reversed, for a DAW take that plays its source backwards"),
+    Option("accept_misaligned", bool, help="1: splice a paid answer in place even when it does not line up"),
 )}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import threading
 from pathlib import Path
@@ -13,7 +14,7 @@ import soundfile as sf
 
 from bridge.cli.example import write_example
 from bridge.engines.base import Progress
-from bridge.errors import BadValue, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
+from bridge.errors import AlignmentError, BadValue, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
 from bridge.fakes.fal import UNSEEDED, FakeFal
 from bridge.model import Operation
 
@@ -83,6 +84,22 @@ def test_sa25_on_the_example_short_long_and_at_the_end(fal: FakeFal, tmp_path: P
     regenerated = doc["regenerated"]
     covered = regenerated["start"] <= start + 1e-6 and regenerated["end"] >= end - 1e-6
     assert covered or any("the model regenerated" in note for note in doc["notes"]), doc
+
+
+def test_a_refused_paid_answer_is_kept_and_can_be_accepted(fal: FakeFal, source: Path) -> None:
+    fal.garbled = True
+    with pytest.raises(AlignmentError) as caught:
+        edit(fal_engine(fal), source, 12.0, 12.5)
+    message = str(caught.value)
+    request_id = fal.accepted[0]
+    assert f"request {request_id}" in message and "--accept-misaligned" in message
+    kept = Path(message.split(" is kept as ")[1].split(", to lay")[0])
+    assert kept.exists() and sf.info(kept).samplerate == 44100
+    doc = json.loads(kept.with_name(kept.name + ".json").read_text())
+    assert doc["remote_request_id"] == request_id and "correlation" in doc["refused_because"]
+    take = edit(fal_engine(fal), source, 12.0, 12.5, accept_misaligned=True)
+    assert manifest(take)["fit"]["accepted_misaligned"] is True
+    check_take(take, source, 12.0, 12.5)
 
 
 def test_transform_and_generate_fill_the_range(fal: FakeFal, source: Path) -> None:
