@@ -121,3 +121,5 @@ class TakeInfo:
     model: str
     notes: tuple[str, ...] = ()
     """What the user should know about this take (also in its manifest)."""
+    request_id: str | None = None
+    """The hosted service's request id (what was billed)."""

@@ -12,6 +12,7 @@ from bridge.cli.parsers import PROG, add_command
 from bridge.cli.progress import ProgressLine
 from bridge.config import Settings
 from bridge.control.compose import compose
+from bridge.engines.base import Progress
 from bridge.engines.registry import engine_names, make_engine
 from bridge.errors import BadValue
 from bridge.jobs.edit import run_edit
@@ -66,6 +67,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ):
         p = add_command(sub, name, _edit, help=text, description=description, examples=epilog)
         _add_edit_arguments(p, operation)
+    r = add_command(
+        sub, "resume", _edit, help="collect a hosted request's result that was lost (Ctrl-C, a crash)",
+        description="Fetch the result of REQUEST_ID from its service without sending (or paying for) anything"
+        " new, and splice it in as the original command would have: give the same source, range, engine,"
+        " model and options.",
+        examples=f"examples:\n  {PROG} resume 764cabcf-b745-4b3e-ae38-1200304cf45b take3.wav --start 12.4"
+                 f" --end 12.75 --engine fal\n  {PROG} resume 0a1b2c --engine wavespeed --operation transform"
+                 " pad.wav --start 0 --end 4 --prompt choir")
+    r.add_argument("request_id", metavar="REQUEST_ID", help="the request id the service gave (in the log, the error)")
+    _add_edit_arguments(r, Operation.INPAINT)
+    r.add_argument("--operation", type=Operation, choices=list(Operation), default=Operation.INPAINT,
+                   help="what the request was (inpaint)")
 
 
 
@@ -125,22 +138,34 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
     if composed.variations != 1:
         raise BadValue("variations", composed.variations, "the command line makes one take; use the daemon")
     req = replace(composed.request, output=args.output, overwrite=args.overwrite)
+    resume_id = getattr(args, "request_id", None)
+    if resume_id is not None and req.engine == "local":
+        raise BadValue("--engine", req.engine, "resume collects a hosted request: name its engine (fal, wavespeed)")
     show = None if args.quiet or not sys.stderr.isatty() else ProgressLine(sys.stderr)
-    take = asyncio.run(_run(req, settings, show))
+    take = asyncio.run(_run(req, settings, show, resume_id))
     print(f"take: {take.path}")
     print(f"manifest: {take.manifest_path}")
     where = "full copy of the source" if take.kind == "full" else "patch: lay it over the source at this position"
     print(f"placement: {take.take_start:.6f}-{take.take_end:.6f} s ({where})")
     print(f"engine: {take.engine} ({take.model}), seed {take.seed}")
+    if take.request_id:
+        print(f"request: {take.request_id}")
     for note in take.notes:
         print(f"note: {note}")
     return 0
 
 
-async def _run(req: EditRequest, settings: Settings, show: ProgressLine | None) -> TakeInfo:
+async def _run(req: EditRequest, settings: Settings, show: ProgressLine | None, resume_id: str | None) -> TakeInfo:
     engine = make_engine(req.engine, settings)
+
+    def progress(step: Progress) -> None:
+        if show is not None:
+            show(step)
+        if step.state == "cancelling" and step.message:  # Ctrl-C: say what the service did with the request
+            print(f"{PROG}: {step.message}", file=sys.stderr)
+
     try:
-        return await run_edit(req, engine, settings, on_progress=show)
+        return await run_edit(req, engine, settings, on_progress=progress, resume_id=resume_id)
     finally:
         if show is not None:
             show.done()

@@ -59,6 +59,8 @@ def list_jobs(settings: Settings, *, as_json: bool, limit: int) -> int:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
         took = f"{r.updated - r.created:6.1f} s"
         print(f"{r.id}  {when}  {r.state.value:<9} {took}  {r.engine:<9} seed {r.seed:<10} {r.prompt[:40]!r}")
+        if r.remote_id:
+            print(f"    request {r.remote_id} (what the service billed; inpaint-bridge resume collects a lost one)")
         if r.take_path:
             print(f"    take {r.take_path} ({r.take_start:.3f}-{r.take_end:.3f} s)")
         if r.error:

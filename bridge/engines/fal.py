@@ -11,6 +11,7 @@ upload (initiate, then PUT).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -203,9 +204,20 @@ class FalWire:
             raise EngineError(f"{SERVICE}: {spec.id}: the result has no {spec.output_key}.url")
         return url
 
-    async def cancel(self, remote: RemoteJob) -> None:
-        if remote.cancel_url:
-            await self.client.put(remote.cancel_url, headers=self._headers(), timeout=5.0)
+    async def cancel(self, remote: RemoteJob) -> str:
+        if not remote.cancel_url:
+            return f"fal gave request {remote.request_id} no cancel address; it may still run and be billed"
+        response = await self.client.put(remote.cancel_url, headers=self._headers(), timeout=5.0)
+        status = ""
+        with contextlib.suppress(ValueError, AttributeError):
+            status = str(response.json().get("status", ""))
+        if response.status_code == 202 or status == "CANCELLATION_REQUESTED":
+            return f"fal stops request {remote.request_id} (CANCELLATION_REQUESTED)"
+        if status == "ALREADY_COMPLETED":
+            return (f"fal had already finished request {remote.request_id} (ALREADY_COMPLETED): it is billed;"
+                    f" inpaint-bridge resume {remote.request_id} collects the result")
+        return (f"fal answered the cancel of request {remote.request_id} with HTTP {response.status_code}"
+                f" {status or ''}".rstrip() + "; it may still run and be billed")
 
 
 class FalEngine(HostedEngine):

@@ -66,7 +66,7 @@ def prepare(job: EngineJob, service: str) -> PreparedJob:
     Raises :class:`BadValue` naming the field and the allowed range.
     """
     spec = find_model(service, job.model, job.operation)
-    if not job.prompt.strip():
+    if not job.prompt.strip() and job.resume_id is None:  # a resumed request was sent with its prompt
         raise BadValue("prompt", job.prompt, f"{spec.id} needs a prompt describing the sound")
     params = spec.resolve(job.params)
     plan = plan_request(spec, frames=len(job.audio), sr=job.sr, start=job.start, end=job.end, fade=job.fade)
@@ -101,7 +101,9 @@ class Wire(Protocol):
 
     async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> str: ...
 
-    async def cancel(self, remote: RemoteJob) -> None: ...
+    async def cancel(self, remote: RemoteJob) -> str:
+        """Ask the service to stop the job; returns what happened there, in words for the user."""
+        ...
 
 
 class HostedEngine:
@@ -140,16 +142,17 @@ class HostedEngine:
         prepared = await asyncio.to_thread(prepare, job, self.service)
         self.require_key()
         clock = Clock()
+        cancelled: list[str] = []
         try:
             async with asyncio.timeout(job.deadline_s), self._slots:
-                return await self._run(job, prepared, clock)
+                return await self._run(job, prepared, clock, cancelled)
         except TimeoutError as exc:
             raise EngineTimeout(
-                f"{self.service}: {prepared.spec.id}: no answer within the deadline of {job.deadline_s:g} s;"
-                " the request was cancelled"
+                f"{self.service}: {prepared.spec.id}: no answer within the deadline of {job.deadline_s:g} s; "
+                + (cancelled[0] if cancelled else "nothing had been sent")
             ) from exc
 
-    async def _run(self, job: EngineJob, prepared: PreparedJob, clock: Clock) -> EngineResult:
+    async def _run(self, job: EngineJob, prepared: PreparedJob, clock: Clock, cancelled: list[str]) -> EngineResult:
         spec = prepared.spec
         if job.resume_id:
             remote = self.wire.resume(spec, job.resume_id)
@@ -161,7 +164,7 @@ class HostedEngine:
             job.report(Progress("submitting", clock.elapsed()))  # journalled before anything billable is sent
             remote = await self.wire.submit(spec, inputs)
         job.report(Progress("submitted", clock.elapsed(), request_id=remote.request_id))
-        async with self._cancelled_on_exit(remote):
+        async with self._cancelled_on_exit(remote, job, clock, cancelled):
             await self.wire.wait(remote, clock, job)
             url = await self.wire.fetch(spec, remote)
         job.report(Progress("downloading", clock.elapsed(), request_id=remote.request_id))
@@ -182,11 +185,16 @@ class HostedEngine:
                             request_id=remote.request_id, details=details, notes=notes, regenerated=regenerated)
 
     @contextlib.asynccontextmanager
-    async def _cancelled_on_exit(self, remote: RemoteJob) -> AsyncIterator[None]:
-        """Cancel the remote job when the wait ends by deadline or cancellation, never leaving it running."""
+    async def _cancelled_on_exit(self, remote: RemoteJob, job: EngineJob, clock: Clock,
+                                 cancelled: list[str]) -> AsyncIterator[None]:
+        """Cancel the remote job when the wait ends by deadline or cancellation, and say what the service
+        did: stopped it, had already finished it (billed), or has no cancel at all."""
         try:
             yield
         except (asyncio.CancelledError, TimeoutError):
+            outcome = f"the cancel of request {remote.request_id} got no answer; it may still run and be billed"
             with contextlib.suppress(Exception):
-                await asyncio.shield(asyncio.wait_for(self.wire.cancel(remote), CANCEL_WAIT_S))
+                outcome = await asyncio.shield(asyncio.wait_for(self.wire.cancel(remote), CANCEL_WAIT_S))
+            cancelled.append(outcome)
+            job.report(Progress("cancelling", clock.elapsed(), request_id=remote.request_id, message=outcome))
             raise

@@ -128,8 +128,11 @@ class WaveSpeedWire:
             raise EngineError(f"{SERVICE}: prediction {remote.request_id} completed without an output")
         return outputs[0]
 
-    async def cancel(self, remote: RemoteJob) -> None:
-        """WaveSpeed has no cancel endpoint; the prediction finishes on its own."""
+    async def cancel(self, remote: RemoteJob) -> str:
+        """WaveSpeed has no cancel endpoint; the prediction finishes on its own, and is billed."""
+        return (f"WaveSpeed has no cancel: prediction {remote.request_id} goes on at the service and is billed;"
+                f" inpaint-bridge resume {remote.request_id} --engine wavespeed (or the daemon, for its own jobs)"
+                " can still collect it")
 
 
 class WaveSpeedEngine(HostedEngine):

@@ -7,6 +7,7 @@ GIL), so the same coroutine serves the one-shot CLI and the daemon's event loop.
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import time
 from collections.abc import Awaitable, Callable
@@ -24,7 +25,7 @@ from bridge.audio.take import check_output, default_take_path, write_full, write
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
-from bridge.errors import AccessDenied, AlignmentError, BadValue, RegionOutOfBounds
+from bridge.errors import AccessDenied, AlignmentError, BadValue, BridgeError, RegionOutOfBounds
 from bridge.jobs.manifest import Manifest, SourceFormat, TakePlacement
 from bridge.model import EditRequest, Operation, TakeInfo, default_seed
 
@@ -101,6 +102,26 @@ async def run_edit(
     request id, worth storing), and the bridge's own ``reading``, ``fitting`` and ``writing``;
     ``resume_id`` continues a request the service accepted before; ``notes`` go into the manifest.
     """
+    submitted: list[str] = [resume_id] if resume_id else []
+
+    def heard(step: Progress) -> None:
+        if step.request_id and not submitted:
+            submitted.append(step.request_id)
+        if on_progress is not None:
+            on_progress(step)
+
+    try:
+        return await _edit(req, engine, settings, heard, resume_id, notes)
+    except BridgeError as exc:
+        if not submitted or submitted[0] in str(exc):
+            raise
+        named = copy.copy(exc)  # every error after a submit names the request that was billed
+        named.args = (f"{exc} (request {submitted[0]})",)
+        raise named from exc
+
+
+async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progress: Callable[[Progress], None],
+                resume_id: str | None, notes: tuple[str, ...]) -> TakeInfo:
     timer = _Timer()
     info = await asyncio.to_thread(probe, req.source)
     window = plan_edit(req, info, engine, settings)
@@ -158,7 +179,7 @@ async def run_edit(
     manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json(), replace=req.overwrite)
     return TakeInfo(path=path, manifest_path=manifest_path, kind=placement.kind, take_start=placement.take_start,
                     take_end=placement.take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
-                    notes=manifest.notes)
+                    notes=manifest.notes, request_id=result.request_id)
 
 
 async def _write_take(req: EditRequest, info: AudioInfo, window: Window, wanted: Path, native: NDArray[np.generic],

@@ -60,6 +60,8 @@ class Job:
     error: str | None = None
     engine: str = ""
     cancel_reason: str | None = None
+    cancel_outcome: str | None = None
+    """What the service said to our cancel (stopped, already billed, no cancel at all)."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -213,7 +215,9 @@ class Runner:
         try:
             take = await self._render(job)
         except asyncio.CancelledError:
-            self._set(job, JobState.CANCELLED, error=job.cancel_reason or "cancelled")
+            reason = job.cancel_reason or "cancelled"
+            self._set(job, JobState.CANCELLED,
+                      error=f"{reason}; {job.cancel_outcome}" if job.cancel_outcome else reason)
             raise
         except BridgeError as exc:
             self._set(job, JobState.FAILED, error=str(exc))
@@ -254,6 +258,9 @@ class Runner:
                 yield
 
     def _step(self, job: Job, progress: Progress) -> None:
+        if progress.state == "cancelling":
+            job.cancel_outcome = progress.message
+            return
         state = _STEP_STATE.get(progress.state)
         if state is None or not job.active:
             return

@@ -161,8 +161,8 @@ def test_bad_paths(tmp_path: Path, source: Path, kind: str) -> None:
 
 
 def test_help_has_examples(tmp_path: Path) -> None:
-    for command in ("inpaint", "transform", "generate", "engines", "example", "bench", "fake-server", "serve", "send",
-                    "jobs", "presets"):
+    for command in ("inpaint", "transform", "generate", "resume", "engines", "example", "bench", "fake-server", "serve",
+                    "send", "jobs", "presets"):
         done = run(command, "--help", cwd=tmp_path)
         assert done.returncode == 0 and "example" in done.stdout
 
@@ -291,3 +291,20 @@ def test_serve_refuses_a_busy_port_and_open_listening(tmp_path: Path) -> None:
         assert busy.returncode == 2 and "cannot listen" in busy.stderr and "Traceback" not in busy.stderr
     wide = run("serve", "--listen", "0.0.0.0", cwd=tmp_path)
     assert wide.returncode == 2 and "--allow" in wide.stderr
+
+
+def test_resume_collects_a_lost_request_without_paying_again(tmp_path: Path, source: Path) -> None:
+    with FakeFal(queue_polls=0, progress_polls=0) as fake:
+        env = {"INPAINT_BRIDGE_FAL_URL": fake.queue_url, "INPAINT_BRIDGE_FAL_REST_URL": fake.rest_url,
+               "FAL_KEY": FAL_KEY}
+        first = run("inpaint", str(source), "--start", "5", "--end", "6", "--engine", "fal", "--prompt", "rain",
+                    "--patch", cwd=tmp_path, env=env)
+        assert first.returncode == 0, first.stderr
+        [request] = fake.accepted
+        assert f"request: {request}" in first.stdout
+        again = run("resume", request, str(source), "--start", "5", "--end", "6", "--engine", "fal", "--patch",
+                    cwd=tmp_path, env=env)
+        assert again.returncode == 0, again.stderr
+        assert f"request: {request}" in again.stdout and fake.submits() == 1
+    local = run("resume", "abc", str(source), "--start", "5", "--end", "6", cwd=tmp_path)
+    assert local.returncode == 2 and "--engine = 'local': resume collects a hosted request" in local.stderr

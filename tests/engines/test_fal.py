@@ -255,11 +255,19 @@ def test_service_422_detail_is_shown_as_written(fal: FakeFal) -> None:
         asyncio.run(go())
 
 
-def test_deadline_cancels_the_remote_job(source: Path) -> None:
+def test_deadline_cancels_the_remote_job_and_says_what_fal_answered(source: Path) -> None:
     with FakeFal(queue_polls=10_000) as fake:
-        with pytest.raises(EngineTimeout, match="deadline of 1.5 s"):
+        with pytest.raises(EngineTimeout, match="deadline of 1.5 s") as caught:
             edit(fal_engine(fake), source, 14.0, 14.2, context_s=3.0, deadline_s=1.5)
         assert fake.cancels == fake.accepted and fake.submits() == 1
+        assert f"fal stops request {fake.accepted[0]} (CANCELLATION_REQUESTED)" in str(caught.value)
+
+
+def test_an_error_after_the_submit_names_the_request(fal: FakeFal, source: Path) -> None:
+    fal.queue.faults.add("result", "server_error", times=100)
+    with pytest.raises(EngineError) as caught:
+        edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0)
+    assert f"request {fal.accepted[0]}" in str(caught.value) and fal.submits() == 1
 
 
 def test_resume_from_a_stored_request_id(fal: FakeFal, source: Path) -> None:

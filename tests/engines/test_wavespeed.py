@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from bridge.engines.base import Progress
-from bridge.errors import BadValue, EngineError, EngineRejected, EngineUnavailable
+from bridge.errors import BadValue, EngineError, EngineRejected, EngineTimeout, EngineUnavailable
 from bridge.fakes.wavespeed import FakeWaveSpeed
 from bridge.model import Operation
 
@@ -104,3 +104,13 @@ def test_resume_from_a_stored_prediction_id(wavespeed: FakeWaveSpeed, source: Pa
         edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, on_progress=store_then_die(stored))
     take = edit(wavespeed_engine(wavespeed), source, 14.0, 14.2, context_s=3.0, resume_id=stored[0])
     assert manifest(take)["remote_request_id"] == stored[0] and wavespeed.submits() == 1
+
+
+def test_a_deadline_says_the_prediction_goes_on_and_is_billed(source: Path) -> None:
+    with FakeWaveSpeed(created_polls=0, processing_polls=100_000) as fake:
+        with pytest.raises(EngineTimeout) as caught:
+            edit(wavespeed_engine(fake), source, 10.0, 11.0, deadline_s=1.5)
+        [prediction] = fake.accepted
+    message = str(caught.value)
+    assert f"WaveSpeed has no cancel: prediction {prediction} goes on at the service and is billed" in message
+    assert f"inpaint-bridge resume {prediction} --engine wavespeed" in message
