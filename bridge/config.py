@@ -34,6 +34,14 @@
     [live]                # INPAINT_BRIDGE_LIVE_PORT wins
     port = 9131           # where the Live remote script listens (on 127.0.0.1)
 
+    [budget]              # hosted requests past a ceiling are refused before anything is sent
+    per_request = 0.50    # USD, all variations of one request together
+    per_day = 5.00        # USD, every request of the day (CLI and daemon)
+    confirm_above = 0.10  # USD: the CLI asks first (--yes skips the question)
+
+    [prices]              # USD per request, by model id, over the published table
+    "fal-ai/stable-audio" = 0.01
+
 Keys are never printed: not in ``repr``, logs, manifests or error messages.
 """
 
@@ -52,7 +60,7 @@ from bridge import checks
 from bridge.errors import BadValue, BridgeError, ConfigError
 from bridge.model import DEFAULT_ENGINE, DEFAULT_FADE_MS, ENGINE_NAMES, MAX_FADE_MS
 
-__all__ = ["ServiceSettings", "Settings", "load_settings", "read_toml", "redact"]
+__all__ = ["Budget", "ServiceSettings", "Settings", "load_settings", "read_toml", "redact"]
 
 APP = "inpaint-bridge"
 MAX_CONFIG_BYTES = 1 << 20
@@ -66,6 +74,15 @@ class ServiceSettings:
     rest_url: str | None = None
     key: str | None = field(default=None, repr=False)
     concurrency: int = 2
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Ceilings on what hosted requests may cost, in USD (``None``: no ceiling)."""
+
+    per_request: float | None = None
+    per_day: float | None = None
+    confirm_above: float | None = None
 
 
 FAL_DEFAULT = ServiceSettings(url="https://queue.fal.run", rest_url="https://rest.fal.ai")
@@ -89,6 +106,9 @@ class Settings:
     """The ``[midi]`` section: enabled, input, output, api, map."""
     live_port: int = 9131
     """UDP port of the Live remote script on 127.0.0.1 (``/bridge/live`` asks it to capture)."""
+    budget: Budget = field(default_factory=Budget)
+    prices: dict[str, float] = field(default_factory=dict)
+    """USD per request by model id, over the published price table."""
 
     @property
     def config_file(self) -> Path:
@@ -152,12 +172,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             values[name] = _read_service(name, doc.get(name, {}), default, environ)
         values["midi"] = _read_midi(doc.get("midi", {}))
         values["live_port"] = _read_live(doc.get("live", {}), environ)
+        values["budget"] = _read_budget(doc.get("budget", {}))
+        values["prices"] = {str(k): checks.number(f"prices.{k}", v, 0, 1000) for k, v in doc.get("prices", {}).items()}
     return Settings(config_dir=config_dir, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
 def _read_file(path: Path) -> dict[str, dict[str, object]]:
     doc = read_toml(path, max_bytes=MAX_CONFIG_BYTES, error=ConfigError)
-    unknown = set(doc) - {"defaults", "midi", "live", *_SERVICE_KEYS}
+    unknown = set(doc) - {"defaults", "midi", "live", "budget", "prices", *_SERVICE_KEYS}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     for name, section in doc.items():
@@ -224,6 +246,12 @@ def _read_live(section: dict[str, object], environ: Mapping[str, str]) -> int:
         with checks.where("", ConfigError):
             return checks.integer("INPAINT_BRIDGE_LIVE_PORT", from_env, 1, 65535, text_ok=True)
     return checks.integer("live.port", section.get("port", 9131), 1, 65535)
+
+
+def _read_budget(section: dict[str, object]) -> Budget:
+    _unknown_keys("budget", section, {"per_request", "per_day", "confirm_above"})
+    values = {key: checks.number(f"budget.{key}", value, 0, 100_000) for key, value in section.items()}
+    return Budget(**values)
 
 
 def _read_defaults(section: dict[str, object]) -> dict[str, object]:

@@ -9,6 +9,7 @@
     │   ├── SourceError              the source is missing, unreadable, empty or not audio
     │   ├── AccessDenied             a path lies outside the allowed media or output roots
     │   ├── PresetError              a preset file or name is invalid
+    │   ├── BudgetError              a hosted request would pass a [budget] ceiling
     │   └── ControlError             an OSC/MIDI/spool message cannot be used
     │       ├── OscDecodeError       a datagram is not well-formed OSC
     │       ├── UnknownAddress       no such OSC address
@@ -40,6 +41,7 @@ __all__ = [
     "AudioParameterError",
     "BadValue",
     "BadArguments",
+    "BudgetError",
     "BridgeError",
     "ConfigError",
     "ControlError",
@@ -95,6 +97,10 @@ class AccessDenied(UsageError):
 
 class PresetError(UsageError):
     """A preset file holds an invalid key or value, or a preset name is unknown."""
+
+
+class BudgetError(UsageError):
+    """A hosted request would pass a ``[budget]`` ceiling; it is refused before anything is sent."""
 
 
 class ControlError(UsageError):

@@ -19,7 +19,7 @@ import pytest
 import soundfile as sf
 
 from bridge.audio.signals import loop
-from bridge.config import ServiceSettings, load_settings
+from bridge.config import Budget, ServiceSettings, load_settings
 from bridge.fakes.fal import TEST_KEY, FakeFal
 
 from .daemon_helpers import OscClient, running_daemon
@@ -283,6 +283,27 @@ def test_hosted_job_over_osc_with_the_fake(media: Path) -> None:
                 assert daemon.context is not None
                 record = daemon.context.runner.journal.get(job)
                 assert record is not None and record.remote_id == fake.accepted[0]
+            finally:
+                client.close()
+
+
+def test_accepted_carries_the_cost_and_the_budget_counts_every_variation(media: Path) -> None:
+    with FakeFal(queue_polls=0, progress_polls=0) as fake:
+        settings = dataclasses.replace(load_settings(), budget=Budget(per_request=0.05),
+                                       fal=ServiceSettings(url=fake.queue_url, rest_url=fake.rest_url, key=TEST_KEY))
+        with running_daemon(settings, media=[media]) as daemon:
+            client = OscClient(daemon.osc_address)
+            try:
+                song = str(media / "song.wav")
+                client.send("/bridge/inpaint", song, 6.0, 7.0, "glass", "engine", "fal", "variations", 2)
+                error = client.reply("/bridge/error")[1]
+                assert "cost = $0.0662 for 2 jobs: over the per-request ceiling of $0.05" in error[1]
+                client.send("/bridge/inpaint", song, 6.0, 7.0, "glass", "engine", "fal")
+                job, cost = client.reply("/bridge/accepted")[1]
+                assert cost == pytest.approx(0.0331) and client.job_end(job)[0] == "/bridge/done"
+                client.send("/bridge/inpaint", song, 1.0, 1.2, "")
+                assert client.reply("/bridge/accepted")[1][1] == 0.0  # local: free
+                assert fake.submits() == 1
             finally:
                 client.close()
 

@@ -12,10 +12,12 @@ from bridge.cli.parsers import PROG, add_command
 from bridge.cli.progress import ProgressLine
 from bridge.config import Settings
 from bridge.control.compose import compose
-from bridge.engines.base import Progress
+from bridge.engines.base import Engine, Progress
 from bridge.engines.registry import engine_names, make_engine
-from bridge.errors import BadValue
-from bridge.jobs.edit import run_edit
+from bridge.errors import BadValue, BudgetError
+from bridge.jobs.cost import Estimate, check_budget, estimate
+from bridge.jobs.edit import check_request, run_edit
+from bridge.jobs.journal import Journal
 from bridge.jobs.presets import load_presets
 from bridge.model import EditRequest, Operation, TakeInfo
 
@@ -105,6 +107,8 @@ def _add_edit_arguments(p: argparse.ArgumentParser, operation: Operation) -> Non
     p.add_argument("--preset", metavar="NAME", help="start from a preset (see `presets`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="any other model parameter, e.g. --set enable_prompt_expansion=true")
+    p.add_argument("-y", "--yes", action="store_true", help="no question before a paid request above"
+                   " [budget] confirm_above")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(operation=operation)
 
@@ -141,8 +145,26 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
     resume_id = getattr(args, "request_id", None)
     if resume_id is not None and req.engine == "local":
         raise BadValue("--engine", req.engine, "resume collects a hosted request: name its engine (fal, wavespeed)")
-    show = None if args.quiet or not sys.stderr.isatty() else ProgressLine(sys.stderr)
-    take = asyncio.run(_run(req, settings, show, resume_id))
+    engine = make_engine(req.engine, settings)
+    journal: Journal | None = None
+    try:
+        try:
+            check_request(req, engine, resuming=resume_id is not None)  # every check before a price is shown
+            cost = estimate(req, settings)
+            if cost.model is not None:
+                journal = Journal(settings.data_dir / "jobs.sqlite")  # the day's spend, across CLI and daemon
+                if resume_id is None:  # a new paid request: its price, then the budget, then (maybe) a question
+                    print(f"cost: {cost.describe()}", file=sys.stderr)
+                    check_budget(cost, settings.budget, spent_today=journal.spent_today())
+                    _confirm(cost, settings, args.yes)
+        except BaseException:
+            asyncio.run(engine.aclose())  # never used: nothing was sent
+            raise
+        show = None if args.quiet or not sys.stderr.isatty() else ProgressLine(sys.stderr)
+        take = asyncio.run(_run(req, engine, settings, show, resume_id, cost, journal))
+    finally:
+        if journal is not None:
+            journal.close()
     print(f"take: {take.path}")
     print(f"manifest: {take.manifest_path}")
     where = "full copy of the source" if take.kind == "full" else "patch: lay it over the source at this position"
@@ -150,17 +172,34 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
     print(f"engine: {take.engine} ({take.model}), seed {take.seed}")
     if take.request_id:
         print(f"request: {take.request_id}")
+    if cost.model is not None:
+        print(f"cost: {cost.describe()}")
     for note in take.notes:
         print(f"note: {note}")
     return 0
 
 
-async def _run(req: EditRequest, settings: Settings, show: ProgressLine | None, resume_id: str | None) -> TakeInfo:
-    engine = make_engine(req.engine, settings)
+def _confirm(cost: Estimate, settings: Settings, yes: bool) -> None:
+    """Ask before a paid request above ``[budget] confirm_above`` (a script passes --yes)."""
+    threshold = settings.budget.confirm_above
+    if yes or threshold is None or (cost.total is not None and cost.total <= threshold):
+        return
+    figure = "of unknown cost" if cost.total is None else f"costing about ${cost.total:.4f}"
+    if not sys.stdin.isatty():
+        raise BudgetError(f"this request is {figure}, above [budget] confirm_above = ${threshold:.2f}; pass --yes")
+    answer = input(f"{PROG}: this request is {figure} (above ${threshold:.2f}); send it? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise BudgetError("not sent: the cost was not confirmed")
+
+
+async def _run(req: EditRequest, engine: Engine, settings: Settings, show: ProgressLine | None,
+               resume_id: str | None, cost: Estimate, journal: Journal | None) -> TakeInfo:
 
     def progress(step: Progress) -> None:
         if show is not None:
             show(step)
+        if step.state == "submitting" and journal is not None and cost.model is not None:
+            journal.spend(cost.total or 0.0, model=cost.model, origin="cli")
         if step.state == "cancelling" and step.message:  # Ctrl-C: say what the service did with the request
             print(f"{PROG}: {step.message}", file=sys.stderr)
 

@@ -9,6 +9,7 @@ import time
 from bridge.cli.parsers import PROG, add_command
 from bridge.config import Settings
 from bridge.engines.models import ParamSpec, models_of
+from bridge.engines.prices import price_of
 from bridge.engines.registry import engine_names, make_engine
 from bridge.jobs.journal import Journal
 from bridge.jobs.presets import load_presets, shipped_folder
@@ -32,6 +33,7 @@ def list_engines(settings: Settings) -> int:
             print(f"  {model.operation.value:<9} {model.id}  ({model.title})")
             print(f"            input {model.min_input_s:g}-{model.max_input_s:g} s;"
                   f" {', '.join(_describe(p) for p in model.params)}")
+            print(f"            price {price_of(model.id, settings.prices).describe()}")
         if not caps.uses_prompt:
             print(f"  range {caps.min_duration_s * 1000:g} ms to {caps.max_duration_s:g} s;"
                   f" searches {caps.default_context_s:g} s each side by default")
@@ -49,12 +51,20 @@ def _describe(p: ParamSpec) -> str:
 
 def list_jobs(settings: Settings, *, as_json: bool, limit: int) -> int:
     path = settings.data_dir / "jobs.sqlite"
-    records = Journal(path).jobs(limit=max(1, limit)) if path.exists() else []
+    journal = Journal(path) if path.exists() else None
+    try:
+        records = journal.jobs(limit=max(1, limit)) if journal else []
+        spending = journal.spending() if journal else []
+    finally:
+        if journal is not None:
+            journal.close()
     if as_json:
         print(json.dumps([r.to_json() for r in records], indent=2))
         return 0
     if not records:
         print(f"no jobs yet (journal: {path})")
+    for day, usd, count in spending:
+        print(f"spent {day}: about ${usd:.4f} over {count} paid request{'s' if count != 1 else ''} (estimates)")
     for r in records:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(r.created))
         took = f"{r.updated - r.created:6.1f} s"

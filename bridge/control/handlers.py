@@ -97,11 +97,11 @@ def _edit(ctx: Context, command: Edit, sender: Address | None) -> list[Reply]:
     if reply is not None and composed.reply_port:
         reply = (reply[0], composed.reply_port)
     jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply)
-    return [Accepted(job.id) for job in jobs]
+    return [Accepted(job.id, job.cost_usd) for job in jobs]
 
 
 def _regenerate(ctx: Context, command: Regenerate, sender: Address | None) -> list[Reply]:
-    return [Accepted(job.id) for job in ctx.runner.regenerate(command.job, sender)]
+    return [Accepted(job.id, job.cost_usd) for job in ctx.runner.regenerate(command.job, sender)]
 
 
 def _cancel(ctx: Context, command: Cancel, sender: Address | None) -> list[Reply]:

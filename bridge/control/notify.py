@@ -35,8 +35,8 @@ _LED = {JobState.QUEUED: "queued", JobState.RENDERING: "running", JobState.SUBMI
 def to_osc(reply: Reply) -> OscMessage:
     """The OSC message for one reply or job event."""
     match reply:
-        case Accepted(job_id):
-            return "/bridge/accepted", [job_id]
+        case Accepted(job_id, cost):
+            return "/bridge/accepted", [job_id, -1.0 if cost is None else round(cost, 6)]
         case Cancelling(job_id, fraction):
             return "/bridge/progress", [job_id, "cancelling", fraction]
         case Refused(address, message):
@@ -67,7 +67,8 @@ def _job_message(event: JobEvent) -> OscMessage:
 def spool_job(event: JobEvent) -> dict[str, Any]:
     """A job's entry in a spool result file."""
     info: dict[str, Any] = {"state": event.state.value, "fraction": event.fraction, "seed": event.seed,
-                            "engine": event.engine, "error": event.error if event.final else None}
+                            "engine": event.engine, "error": event.error if event.final else None,
+                            "cost_usd": event.cost_usd}
     if event.take is not None:
         take = event.take
         info.update(take_path=str(take.path), take_start=take.take_start, take_end=take.take_end,
@@ -104,7 +105,7 @@ class Notifier:
             self.spool.job_changed(event)
         if event.state is JobState.QUEUED:
             if event.reply is None:  # MIDI and spool jobs: subscribers hear them begin (OSC senders got a reply)
-                self._send_all(self.subscribers(), to_osc(Accepted(event.job_id)))
+                self._send_all(self.subscribers(), to_osc(Accepted(event.job_id, event.cost_usd)))
             return
         destinations = self._destinations(event)
         if also is not None and also not in destinations:

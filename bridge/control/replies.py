@@ -18,9 +18,10 @@ __all__ = ["Accepted", "Cancelling", "JobListed", "JobsListed", "Pong", "Refused
 
 @dataclass(frozen=True)
 class Accepted:
-    """A job was queued for the command."""
+    """A job was queued for the command, at this estimated cost (USD; ``None``: not published)."""
 
     job_id: str
+    cost_usd: float | None = 0.0
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ def _edit(operation: Operation) -> Route:
         Operation.GENERATE: "lay a generated clip into the range (text-to-audio)",
     }[operation]
     return Route(f"/bridge/{operation.value}", "s:source f:start f:end [s:prompt] [s:key value ...], or none (armed)",
-                 "/bridge/accepted per job, then /bridge/progress, /bridge/done or /bridge/error",
+                 "/bridge/accepted s:job f:estimated_cost_usd per job (0 on local, -1 when the service publishes no"
+                 " price), then /bridge/progress, /bridge/done or /bridge/error",
                  description + "; with no arguments uses the armed range and the session", parse_edit)
 
 

@@ -186,7 +186,7 @@ class FalWire:
             await asyncio.sleep(interval)
             interval = min(POLL_MAX_S, interval * 1.5)
 
-    async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> str:
+    async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> tuple[str, Mapping[str, object]]:
         response = await send(
             self.client, "GET", remote.result_url, service=SERVICE, what="fetch the result", policy=IDEMPOTENT,
             headers=self._headers(),
@@ -198,11 +198,18 @@ class FalWire:
             raise EngineError(f"{SERVICE}: the result of {remote.request_id} is gone (results expire)")
         if response.status_code != 200:
             raise EngineError(f"{SERVICE}: {spec.id}: {describe_error(response)}")
-        output = response.json().get(spec.output_key)
-        url = output.get("url") if isinstance(output, Mapping) else None
+        body = response.json()
+        output = body.get(spec.output_key)
+        url = output.get("url") if isinstance(output, Mapping) else output  # SA 2.5 may give a plain URL
         if not isinstance(url, str):
             raise EngineError(f"{SERVICE}: {spec.id}: the result has no {spec.output_key}.url")
-        return url
+        said: dict[str, object] = {}
+        if (units := response.headers.get("x-fal-billable-units")) is not None:
+            said["billed_units"] = units
+        for key in ("seed", "prompt"):  # what the model used (SA 3 reports its seed, and an expanded prompt)
+            if key in body:
+                said[f"service_{key}"] = body[key]
+        return url, said
 
     async def cancel(self, remote: RemoteJob) -> str:
         if not remote.cancel_url:

@@ -135,7 +135,7 @@ MODELS: tuple[ModelSpec, ...] = (
         title="Stable Audio 2.5, inpainting (mask on whole seconds)",
         params=(
             ParamSpec("num_inference_steps", int, 8, 4, 8, alias="steps"),
-            ParamSpec("guidance_scale", float, 1.0, 1, 25, alias="guidance"),
+            ParamSpec("guidance_scale", int, 1, 1, 25, alias="guidance"),  # an integer for SA 2.5
             ParamSpec("sync_mode", bool, False),
         ),
         audio_field="audio_url",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -99,7 +99,9 @@ class Wire(Protocol):
 
     async def wait(self, remote: RemoteJob, clock: Clock, job: EngineJob) -> None: ...
 
-    async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> str: ...
+    async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> tuple[str, Mapping[str, object]]:
+        """The result's audio URL, and what the service said about it (billed units, the seed it used)."""
+        ...
 
     async def cancel(self, remote: RemoteJob) -> str:
         """Ask the service to stop the job; returns what happened there, in words for the user."""
@@ -166,7 +168,7 @@ class HostedEngine:
         job.report(Progress("submitted", clock.elapsed(), request_id=remote.request_id))
         async with self._cancelled_on_exit(remote, job, clock, cancelled):
             await self.wire.wait(remote, clock, job)
-            url = await self.wire.fetch(spec, remote)
+            url, said = await self.wire.fetch(spec, remote)
         job.report(Progress("downloading", clock.elapsed(), request_id=remote.request_id))
         data = await download(self.client, url, service=self.service)
         try:
@@ -176,7 +178,7 @@ class HostedEngine:
         details: dict[str, object] = {"inputs": {k: v for k, v in prepared.inputs.items() if k != spec.audio_field},
                                       "excerpt_frames": [prepared.plan.lo, prepared.plan.hi],
                                       "superset_mask": prepared.plan.superset,
-                                      "uploaded_bytes": len(prepared.excerpt or b"")}
+                                      "uploaded_bytes": len(prepared.excerpt or b""), **said}
         notes = () if spec.seed else (f"{spec.id} takes no seed: the result cannot be reproduced",)
         plan = prepared.plan
         regenerated = None if plan.mask is None else (plan.lo + round(plan.mask[0] * job.sr),

@@ -118,7 +118,7 @@ class WaveSpeedWire:
             await asyncio.sleep(interval)
             interval = min(POLL_MAX_S, interval * 1.5)
 
-    async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> str:
+    async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> tuple[str, Mapping[str, object]]:
         response = await send(
             self.client, "GET", remote.result_url, service=SERVICE, what="fetch the result", policy=IDEMPOTENT,
             headers=self._headers(),
@@ -126,7 +126,7 @@ class WaveSpeedWire:
         outputs = envelope(response, "fetch the result").get("outputs")
         if not isinstance(outputs, list) or not outputs or not isinstance(outputs[0], str):
             raise EngineError(f"{SERVICE}: prediction {remote.request_id} completed without an output")
-        return outputs[0]
+        return outputs[0], {}
 
     async def cancel(self, remote: RemoteJob) -> str:
         """WaveSpeed has no cancel endpoint; the prediction finishes on its own, and is billed."""

@@ -244,7 +244,7 @@ class FakeFal:
             if "error_type" in body:
                 headers["x-fal-error-type"] = body["error_type"]
             return json_reply(status, body, headers)
-        return json_reply(200, job.output, {"x-fal-request-id": job.id})
+        return json_reply(200, job.output, {"x-fal-request-id": job.id, "x-fal-billable-units": "1"})
 
     def _cancel(self, request: Request) -> Reply:
         if (denied := self._auth(request)) is not None:
@@ -333,7 +333,8 @@ class FakeFal:
             self.files[token] = (data, mime)
             url = f"{self.rest_url}/files/{token}/{name}"
         file = {"url": url, "content_type": mime, "file_name": name, "file_size": len(data)}
-        result: dict[str, Any] = {schema["out"]: file}
+        # SA 2.5's documented output: the audio "may be a plain URL string as well as a file object"
+        result: dict[str, Any] = {schema["out"]: url if kind == "inpaint25" else file}
         if kind != "generate":
             result["seed"] = seed
         if "stable-audio-3" in model:

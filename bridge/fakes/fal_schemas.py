@@ -36,7 +36,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "fal-ai/stable-audio-25/inpaint": {
         "required": {"prompt": ("str", None, None), "audio_url": ("str", None, None)},
         "optional": {"seconds_total": ("int", 1, 190), "mask_start": ("int", 0, 190), "mask_end": ("int", 0, 190),
-                     "num_inference_steps": ("int", 4, 8), "guidance_scale": ("float", 1, 25),
+                     "num_inference_steps": ("int", 4, 8), "guidance_scale": ("int", 1, 25),
                      "seed": ("int", 0, 2**32 - 1), "sync_mode": ("bool", None, None)},
         "max_s": 190.0, "min_s": 6.0, "kind": "inpaint25", "out": "audio",
     },

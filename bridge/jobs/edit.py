@@ -25,11 +25,13 @@ from bridge.audio.take import check_output, default_take_path, write_full, write
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
-from bridge.errors import AccessDenied, AlignmentError, BadValue, BridgeError, RegionOutOfBounds
+from bridge.engines.models import find_model
+from bridge.errors import AccessDenied, AlignmentError, BadValue, BridgeError, EngineUnavailable, RegionOutOfBounds
+from bridge.jobs.cost import estimate
 from bridge.jobs.manifest import Manifest, SourceFormat, TakePlacement
 from bridge.model import EditRequest, Operation, TakeInfo, default_seed
 
-__all__ = ["plan_edit", "run_edit"]
+__all__ = ["check_request", "plan_edit", "run_edit"]
 
 T = TypeVar("T")
 
@@ -58,6 +60,26 @@ class _Timer:
     def finish(self) -> dict[str, float]:
         self.stages["total"] = round(time.perf_counter() - self.started, 6)
         return self.stages
+
+
+def check_request(req: EditRequest, engine: Engine, *, resuming: bool = False) -> None:
+    """Refuse a request ``engine`` cannot take, before anything is read, queued or paid for."""
+    caps = engine.capabilities
+    if req.operation not in caps.operations:
+        ops = ", ".join(sorted(op.value for op in caps.operations))
+        raise BadValue("operation", req.operation.value, f"engine {caps.name!r} does: {ops}")
+    if not caps.uses_prompt:
+        if req.params:
+            name = next(iter(req.params))
+            raise BadValue(name, req.params[name], f"engine {caps.name!r} takes no model parameters")
+        return
+    spec = find_model(caps.name, req.model, req.operation)
+    spec.resolve(req.params)
+    if not req.prompt.strip() and not resuming:
+        raise BadValue("prompt", req.prompt, f"{spec.id} needs a prompt describing the sound")
+    reason = engine.readiness()
+    if reason is not None:
+        raise EngineUnavailable(f"{caps.name}: {reason}")
 
 
 def plan_edit(req: EditRequest, info: AudioInfo, engine: Engine, settings: Settings) -> Window:
@@ -174,6 +196,7 @@ async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progres
         range={"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
         take=placement, fit=fit, engine_details=dict(result.details), remote_request_id=result.request_id,
         notes=(*notes, *result.notes, *note), timings_s=timer.finish(), regenerated=regenerated,
+        cost=_cost(req, settings, result),
     )
     path = Path(placement.path)
     manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json(), replace=req.overwrite)
@@ -236,6 +259,15 @@ def _fit_and_splice(
     spliced, rhos = splice(excerpt, fitted, start=s, end=e, fade=fade)
     fit["rho"] = list(rhos)
     return spliced[s:e], fit
+
+
+def _cost(req: EditRequest, settings: Settings, result: EngineResult) -> dict[str, object]:
+    """The manifest's cost: the estimate from the price table and, where the service says, the billed units."""
+    cost = estimate(req, settings)
+    out: dict[str, object] = {"estimated_usd": cost.total, "price": cost.describe()}
+    if "billed_units" in result.details:
+        out["billed_units"] = result.details["billed_units"]
+    return out
 
 
 def _keep_refused(req: EditRequest, info: AudioInfo, wanted: Path, result: EngineResult, why: str,

@@ -43,6 +43,8 @@ class JobEvent:
     """Where the request asked for replies (an OSC sender), or ``None`` (MIDI, spool)."""
     take: TakeInfo | None = None
     error: str | None = None
+    cost_usd: float | None = 0.0
+    """The estimated cost of this job (0 for local, ``None`` when the service publishes no price)."""
 
     @property
     def final(self) -> bool:

@@ -54,6 +54,14 @@ CREATE TABLE IF NOT EXISTS jobs (
     submitting INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs(state);
+CREATE TABLE IF NOT EXISTS spend (
+    day TEXT NOT NULL,
+    at REAL NOT NULL,
+    usd REAL NOT NULL,
+    model TEXT NOT NULL,
+    request_id TEXT,
+    origin TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS subscribers (host TEXT NOT NULL, port INTEGER NOT NULL, PRIMARY KEY (host, port));
 """
 
@@ -195,6 +203,22 @@ class Journal:
 
     def unsubscribe(self, host: str, port: int) -> None:
         self._db.execute("DELETE FROM subscribers WHERE host = ? AND port = ?", (host, port))
+
+    def spend(self, usd: float, *, model: str, origin: str, request_id: str | None = None) -> None:
+        """Record an estimated cost as the paid request goes out (today, local time)."""
+        self._db.execute("INSERT INTO spend (day, at, usd, model, request_id, origin) VALUES (?, ?, ?, ?, ?, ?)",
+                         (time.strftime("%Y-%m-%d"), time.time(), usd, model, request_id, origin))
+
+    def spent_today(self) -> float:
+        row = self._db.execute("SELECT COALESCE(SUM(usd), 0) FROM spend WHERE day = ?",
+                               (time.strftime("%Y-%m-%d"),)).fetchone()
+        return float(row[0])
+
+    def spending(self, days: int = 14) -> list[tuple[str, float, int]]:
+        """(day, USD, requests) for the newest ``days`` days with any spend, newest first."""
+        rows = self._db.execute("SELECT day, SUM(usd), COUNT(*) FROM spend GROUP BY day ORDER BY day DESC LIMIT ?",
+                                (days,))
+        return [(str(d), float(u), int(n)) for d, u, n in rows]
 
     def prune(self, *, keep_jobs: int, subscriber_days: float = SUBSCRIBER_DAYS) -> int:
         """Forget finished jobs beyond the newest ``keep_jobs`` (unfinished ones always stay) and

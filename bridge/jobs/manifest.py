@@ -53,6 +53,8 @@ class Manifest:
     remote_request_id: str | None
     notes: tuple[str, ...] = ()
     timings_s: Mapping[str, float] = field(default_factory=dict)
+    cost: Mapping[str, object] = field(default_factory=dict)
+    """The estimated cost in USD (0 on local) and, where the service reports them, the billed units."""
     regenerated: Mapping[str, float] = field(default_factory=dict)
     """The span the model regenerated, in source seconds (its mask: whole seconds, latent frames)."""
 

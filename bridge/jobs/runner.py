@@ -26,9 +26,9 @@ from dataclasses import dataclass, field, replace
 
 from bridge.config import Settings, redact
 from bridge.engines.base import Engine, Progress
-from bridge.engines.models import find_model
-from bridge.errors import BadValue, BridgeError, EngineUnavailable, EngineUnreachable, JobError
-from bridge.jobs.edit import run_edit
+from bridge.errors import BadValue, BridgeError, EngineUnreachable, JobError
+from bridge.jobs.cost import check_budget, estimate
+from bridge.jobs.edit import check_request, run_edit
 from bridge.jobs.events import FINAL, FRACTION, JobEvent, JobState
 from bridge.jobs.journal import JobRecord, Journal
 from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo, default_seed
@@ -60,6 +60,9 @@ class Job:
     error: str | None = None
     engine: str = ""
     cancel_reason: str | None = None
+    cost_usd: float | None = 0.0
+    """Estimated, from the price table (0 for local, ``None`` when unknown)."""
+    model_id: str | None = None
     cancel_outcome: str | None = None
     """What the service said to our cancel (stopped, already billed, no cancel at all)."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
@@ -76,7 +79,7 @@ class Job:
     def event(self) -> JobEvent:
         """The job's current state, as the rest of the daemon hears it."""
         return JobEvent(self.id, self.state, self.fraction, self.seed, self.engine, self.reply, self.take,
-                        self.error if self.state in (JobState.FAILED, JobState.CANCELLED) else None)
+                        self.error if self.state in (JobState.FAILED, JobState.CANCELLED) else None, self.cost_usd)
 
 
 Notify = Callable[[JobEvent], None]
@@ -107,22 +110,7 @@ class Runner:
         engine = self.engines.get(request.engine)
         if engine is None:
             raise BadValue("engine", request.engine, f"unknown engine; known: {', '.join(sorted(self.engines))}")
-        caps = engine.capabilities
-        if request.operation not in caps.operations:
-            ops = ", ".join(sorted(op.value for op in caps.operations))
-            raise BadValue("operation", request.operation.value, f"engine {caps.name!r} does: {ops}")
-        if not caps.uses_prompt:
-            if request.params:
-                name = next(iter(request.params))
-                raise BadValue(name, request.params[name], f"engine {caps.name!r} takes no model parameters")
-            return
-        spec = find_model(caps.name, request.model, request.operation)
-        spec.resolve(request.params)
-        if not request.prompt.strip():
-            raise BadValue("prompt", request.prompt, f"{spec.id} needs a prompt describing the sound")
-        reason = engine.readiness()
-        if reason is not None:
-            raise EngineUnavailable(f"{caps.name}: {reason}")
+        check_request(request, engine)
 
     def accept(self, request: EditRequest, *, variations: int = 1, keep: bool = False,
                reply: tuple[str, int] | None = None) -> list[Job]:
@@ -130,6 +118,8 @@ class Runner:
         if self._closed:
             raise JobError("the daemon is shutting down; no new jobs")
         self.check(request)
+        cost = estimate(request, self.settings, jobs=variations)
+        check_budget(cost, self.settings.budget, spent_today=self.journal.spent_today())
         active = sum(1 for j in self.jobs.values() if j.active)
         if active + variations > self.max_active:
             raise JobError(f"queue full: {active} jobs active (at most {self.max_active})")
@@ -141,7 +131,8 @@ class Runner:
         jobs = []
         for i in range(variations):
             job = Job(id=uuid.uuid4().hex[:12], request=replace(request, seed=(first + i) % (MAX_SEED + 1)),
-                      group=group, keep=keep, reply=reply, engine=request.engine)
+                      group=group, keep=keep, reply=reply, engine=request.engine, cost_usd=cost.per_job,
+                      model_id=cost.model)
             self.journal.add(job_id=job.id, request=job.request.to_json(), engine=job.engine, prompt=request.prompt,
                              seed=job.seed, group_id=group, reply=reply)
             self.jobs[job.id] = job
@@ -266,6 +257,8 @@ class Runner:
             return
         if progress.state == "submitting":
             self.journal.update(job.id, job.state, job.fraction, submitting=True)
+            if job.model_id is not None:
+                self.journal.spend(job.cost_usd or 0.0, model=job.model_id, origin="daemon")
         elif progress.state == "submitted" and progress.request_id:
             job.remote_id = progress.request_id
             self._set(job, state, remote_id=progress.request_id)

@@ -308,3 +308,34 @@ def test_resume_collects_a_lost_request_without_paying_again(tmp_path: Path, sou
         assert f"request: {request}" in again.stdout and fake.submits() == 1
     local = run("resume", "abc", str(source), "--start", "5", "--end", "6", cwd=tmp_path)
     assert local.returncode == 2 and "--engine = 'local': resume collects a hosted request" in local.stderr
+
+
+def test_a_paid_request_shows_its_cost_and_keeps_to_the_budget(tmp_path: Path, source: Path,
+                                                                isolated_home: Path) -> None:
+    config = isolated_home / "config"
+    config.mkdir(exist_ok=True)
+    with FakeFal(queue_polls=0, progress_polls=0) as fake:
+        env = {"INPAINT_BRIDGE_FAL_URL": fake.queue_url, "INPAINT_BRIDGE_FAL_REST_URL": fake.rest_url,
+               "FAL_KEY": FAL_KEY}
+        edit = ("inpaint", str(source), "--start", "5", "--end", "6", "--engine", "fal", "--prompt", "rain", "--patch")
+        (config / "config.toml").write_text("[budget]\nper_request = 0.01\n")
+        over = run(*edit, cwd=tmp_path, env=env)
+        assert over.returncode == 2 and fake.submits() == 0
+        assert "cost = $0.0331: over the per-request ceiling of $0.01" in over.stderr
+        (config / "config.toml").write_text("[budget]\nper_day = 0.05\nconfirm_above = 0.02\n")
+        unconfirmed = run(*edit, cwd=tmp_path, env=env)  # stdin is not a terminal: no one to ask
+        assert unconfirmed.returncode == 2 and "pass --yes" in unconfirmed.stderr and fake.submits() == 0
+        paid = run(*edit, "--yes", cwd=tmp_path, env=env)
+        assert paid.returncode == 0, paid.stderr
+        assert paid.stderr.startswith("cost: about $0.0331 (fal-ai/stable-audio-3/small/sfx/base/audio-inpainting")
+        assert "cost: about $0.0331" in paid.stdout and f"request: {fake.accepted[0]}" in paid.stdout
+        take = Path(paid.stdout.split("take: ")[1].splitlines()[0])
+        cost = json.loads(take.with_name(take.name + ".json").read_text())["cost"]
+        assert cost["estimated_usd"] == 0.0331 and cost["billed_units"] == "1"
+        second = run(*edit, "--yes", cwd=tmp_path, env=env)  # 0.0331 + 0.0331 passes the day's 0.05
+        assert second.returncode == 2 and "with $0.0331 spent today it would pass the daily ceiling of $0.05" in \
+            second.stderr and fake.submits() == 1
+        listed = run("jobs", cwd=tmp_path)
+        assert listed.returncode == 0 and "about $0.0331 over 1 paid request" in listed.stdout
+        engines = run("engines", cwd=tmp_path, env=env)
+        assert "price $0.0331 per audio (published, read 2026-09)" in engines.stdout
