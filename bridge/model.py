@@ -123,3 +123,5 @@ class TakeInfo:
     """What the user should know about this take (also in its manifest)."""
     request_id: str | None = None
     """The hosted service's request id (what was billed)."""
+    seed_used: bool = True
+    """False when the model takes no seed: ``seed`` then reproduces nothing."""

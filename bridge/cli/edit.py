@@ -169,7 +169,8 @@ def _edit(args: argparse.Namespace, settings: Settings) -> int:
     print(f"manifest: {take.manifest_path}")
     where = "full copy of the source" if take.kind == "full" else "patch: lay it over the source at this position"
     print(f"placement: {take.take_start:.6f}-{take.take_end:.6f} s ({where})")
-    print(f"engine: {take.engine} ({take.model}), seed {take.seed}")
+    seed = f"seed {take.seed}" if take.seed_used else "the model takes no seed (the take cannot be reproduced)"
+    print(f"engine: {take.engine} ({take.model}), {seed}")
     if take.request_id:
         print(f"request: {take.request_id}")
     if cost.model is not None:

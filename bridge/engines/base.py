@@ -97,6 +97,8 @@ class EngineResult:
     request_id: str | None = None
     details: Mapping[str, object] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    seeded: bool = True
+    """Whether the model took the seed (a result without one cannot be reproduced by it)."""
     regenerated: tuple[int, int] | None = None
     """Frames of the window the model regenerated (its mask), when more than the range: the fit
     aligns on audio outside it only."""

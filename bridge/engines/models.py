@@ -194,6 +194,7 @@ MODELS: tuple[ModelSpec, ...] = (
         min_input_s=1.0,
         max_input_s=120.0,
         output_key="outputs",
+        seed=False,  # WaveSpeed documents no seed
     ),
     ModelSpec(
         id="stability-ai/stable-audio-3/audio-to-audio",
@@ -208,6 +209,7 @@ MODELS: tuple[ModelSpec, ...] = (
         max_input_s=120.0,
         output_key="outputs",
         duration_field="duration",
+        seed=False,  # WaveSpeed documents no seed
     ),
 )
 

@@ -184,7 +184,8 @@ class HostedEngine:
         regenerated = None if plan.mask is None else (plan.lo + round(plan.mask[0] * job.sr),
                                                       min(plan.hi, plan.lo + round(plan.mask[1] * job.sr)))
         return EngineResult(audio=audio, sr=sr, fit=plan.fit, model=spec.id, lo=plan.lo, hi=plan.hi,
-                            request_id=remote.request_id, details=details, notes=notes, regenerated=regenerated)
+                            request_id=remote.request_id, details=details, notes=notes, regenerated=regenerated,
+                            seeded=spec.seed)
 
     @contextlib.asynccontextmanager
     async def _cancelled_on_exit(self, remote: RemoteJob, job: EngineJob, clock: Clock,

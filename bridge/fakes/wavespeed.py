@@ -144,6 +144,8 @@ class FakeWaveSpeed:
         for name in ("audio", "prompt"):
             if not isinstance(body.get(name), str) or not body[name]:
                 return f"{name} is required"
+        if "seed" in body:  # the model pages document no seed: a client must not count on one
+            return "seed is not a parameter of this model"
         for name, (low, high) in _RANGES.items():
             value = body.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)

@@ -98,9 +98,11 @@ def plan_edit(req: EditRequest, info: AudioInfo, engine: Engine, settings: Setti
     if end <= start or length < caps.min_duration_s:
         raise BadValue("end - start", round(req.end - req.start, 6),
                        f"engine {caps.name!r} needs at least {caps.min_duration_s * 1000:g} ms")
-    if length > caps.max_duration_s:
-        raise BadValue("end - start", round(req.end - req.start, 6),
-                       f"engine {caps.name!r} regenerates at most {caps.max_duration_s:g} s at once")
+    # a hosted engine's limit is its model's, never one of its own below what the model allows
+    spec = find_model(caps.name, req.model, req.operation) if caps.uses_prompt else None
+    limit, who = (spec.max_input_s, spec.id) if spec is not None else (caps.max_duration_s, f"engine {caps.name!r}")
+    if length > limit:
+        raise BadValue("end - start", round(req.end - req.start, 6), f"{who} takes at most {limit:g} s at once")
     if start == 0 and end == info.frames and req.operation is Operation.INPAINT:
         raise BadValue("start, end", (req.start, req.end), "covers the whole file; nothing is left to fill from")
     context_s = caps.default_context_s if req.context_s is None else min(req.context_s, caps.max_context_s)
@@ -190,7 +192,7 @@ async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progres
     manifest = Manifest(
         version=__version__, operation=req.operation.value, engine=engine.capabilities.name, model=result.model,
         prompt=req.prompt, negative_prompt=req.negative_prompt, prompt_used=engine.capabilities.uses_prompt,
-        seed=seed, parameters=dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
+        seed=seed, seed_used=result.seeded, parameters=dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
         source=str(info.path.resolve()),
         source_format=SourceFormat(info.sr, info.channels, info.format, info.subtype, info.frames),
         range={"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},
@@ -202,7 +204,7 @@ async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progres
     manifest_path = await asyncio.to_thread(write_manifest, path, manifest.to_json(), replace=req.overwrite)
     return TakeInfo(path=path, manifest_path=manifest_path, kind=placement.kind, take_start=placement.take_start,
                     take_end=placement.take_end, seed=seed, engine=engine.capabilities.name, model=result.model,
-                    notes=manifest.notes, request_id=result.request_id)
+                    notes=manifest.notes, request_id=result.request_id, seed_used=result.seeded)
 
 
 async def _write_take(req: EditRequest, info: AudioInfo, window: Window, wanted: Path, native: NDArray[np.generic],

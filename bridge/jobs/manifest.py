@@ -43,6 +43,8 @@ class Manifest:
     negative_prompt: str
     prompt_used: bool
     seed: int
+    seed_used: bool
+    """False when the model takes no seed (WaveSpeed, SA Open): ``seed`` then reproduces nothing."""
     parameters: Mapping[str, Any]
     source: str
     source_format: SourceFormat

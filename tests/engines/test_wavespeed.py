@@ -25,7 +25,8 @@ def test_inpainting_uploads_polls_and_splices(wavespeed: FakeWaveSpeed, source: 
     assert body["audio"].startswith(wavespeed.url + "/media/") and body["num_inference_steps"] == 8
     assert abs(m["fit"]["gain_db"] - 1.5) < 0.05
     a, b = (round((body[k] - 10.0) * 44100) for k in ("mask_start_seconds", "mask_end_seconds"))
-    assert_tone(inside[a:b], 44100, seed=3)
+    assert_tone(inside[a:b], 44100, seed=7)  # no seed is sent (none is documented): the service picks its own
+    assert "seed" not in body and m["seed_used"] is False and any("takes no seed" in n for n in m["notes"])
     assert [p.state for p in progress][:5] == ["reading", "uploading", "submitting", "submitted", "queued"]
     assert wavespeed.server.count("upload") == 1 and wavespeed.submits() == 1
 
@@ -36,7 +37,7 @@ def test_transform_with_a_codec_delay(source: Path) -> None:
         assert manifest(take)["fit"]["lag"] == 2112
         take = edit(wavespeed_engine(fake), source, 5.0, 7.5, operation=Operation.TRANSFORM,
                     params={"strength": 1.0}, seed=4)
-        assert_tone(check_take(take, source, 5.0, 7.5)[2000:-2000], 44100, seed=4)
+        assert_tone(check_take(take, source, 5.0, 7.5)[2000:-2000], 44100, seed=7)  # the service's seed, not ours
         assert fake.submits() == 2
 
 
