@@ -73,6 +73,8 @@ class InpaintBridge:
         self._sent: List[Sent] = []
         self._waiting: List[float] = []
         self._jobs: Dict[str, Tuple[str, float]] = {}
+        self._costs: Dict[str, float] = {}
+        """The estimated cost of each of our jobs, from /bridge/accepted (0 local, -1 not published)."""
         self._placed: List[str] = []
         self._socket = self._open()
         if self._socket is not None:
@@ -236,6 +238,8 @@ class InpaintBridge:
         if address == "/bridge/accepted":
             if self._sent:  # the daemon tells subscribers of other surfaces' jobs too
                 self._jobs[job] = ("queued", 0.0)
+                cost = args[1] if len(args) > 1 and isinstance(args[1], (int, float)) else 0.0
+                self._costs[job] = float(cost)
                 self._show_jobs()
         elif address == "/bridge/progress" and len(args) >= 3:
             if job in self._jobs or self._sent:
@@ -244,18 +248,21 @@ class InpaintBridge:
                 self._show_jobs()
                 if state in FINAL:
                     del self._jobs[job]
+                    self._costs.pop(job, None)
         elif address == "/bridge/done" and len(args) >= 6:
             self._done(job, str(args[1]), args[4], str(args[5]))
         elif address == "/bridge/error" and len(args) >= 2:
             if job.startswith("/bridge/"):
                 self._show("inpaint-bridge refused {}: {}".format(job, args[1]))
             elif self._jobs.pop(job, None) is not None:
+                self._costs.pop(job, None)
                 self._show("job {} failed: {}".format(job, args[1]))
 
     def _done(self, job: str, path: str, seed: object, manifest_path: str) -> None:
         if job in self._placed:
             return
         ours = self._jobs.pop(job, None) is not None
+        self._costs.pop(job, None)
         try:
             with open(manifest_path, "rb") as handle:
                 manifest = json.loads(handle.read(1 << 20).decode("utf-8"))
@@ -287,8 +294,13 @@ class InpaintBridge:
     def _show_jobs(self) -> None:
         if not self._jobs:
             return
-        state, fraction = list(self._jobs.values())[-1]
+        job, (state, fraction) = list(self._jobs.items())[-1]
         text = "{} {:.0f}%".format(state, 100.0 * fraction)
+        cost = self._costs.get(job, 0.0)
+        if cost > 0:
+            text += ", about ${:.4f} at the service".format(cost)
+        elif cost < 0:
+            text += ", at a price the service does not publish"
         if len(self._jobs) > 1:
             text = "{} jobs; the latest is {}".format(len(self._jobs), text)
         self._show(text)

@@ -249,6 +249,7 @@ function M.rows(entries, results, now)
           if state == "done" then state = "imported" end
           rows[#rows + 1] = setmetatable({
             job = id, state = state, fraction = tonumber(job.fraction) or 0, seed = job.seed,
+            cost = tonumber(job.cost_usd),
             engine = (type(job.engine) == "string" and job.engine ~= "") and job.engine or base.engine,
             message = type(job.error) == "string" and job.error or nil,
             cancel = (not M.FINAL[tostring(job.state)]) and "job" or nil,
@@ -260,13 +261,15 @@ function M.rows(entries, results, now)
   return rows
 end
 
---- One line of text for a row: state, progress, prompt, engine, elapsed time.
+--- One line of text for a row: state, progress, prompt, seed, engine, estimated cost, elapsed time.
 function M.describe(row)
   local pct = (row.fraction and row.fraction > 0 and row.fraction < 1) and string.format(" %d%%", math.floor(row.fraction * 100)) or ""
   local parts = { row.state .. pct }
   if row.prompt ~= "" then parts[#parts + 1] = '"' .. row.prompt .. '"' end
   if row.seed then parts[#parts + 1] = "#" .. tostring(row.seed) end
   if row.engine ~= "" then parts[#parts + 1] = row.engine end
+  if row.cost and row.cost > 0 then parts[#parts + 1] = string.format("about $%.4f", row.cost) end
+  if row.cost and row.cost < 0 then parts[#parts + 1] = "cost not published" end
   parts[#parts + 1] = string.format("%d s", math.floor(row.elapsed))
   local line = table.concat(parts, "  ·  ")
   if row.message then line = line .. "  —  " .. row.message end

@@ -18,7 +18,7 @@ import pytest
 from InpaintBridge import create_instance
 from InpaintBridge.surface import InpaintBridge
 
-from bridge.control.osc import decode_packet
+from bridge.control.osc import decode_packet, encode_message
 
 from ..daemon_helpers import OscClient
 from .conftest import RATE, LiveSet, frames
@@ -362,3 +362,18 @@ class Duplicating:
     def close(self) -> None:
         self.real.close()
 
+
+
+def test_the_status_bar_carries_a_paid_jobs_estimated_cost(make_set: Callable[..., LiveSet], source: Path,
+                                                           script: Callable[..., Script]) -> None:
+    live, _ = drums(make_set, source)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quiet:  # a daemon stand-in that stays silent
+        quiet.bind(("127.0.0.1", 0))
+        s = script(live, daemon_port=quiet.getsockname()[1])
+        s.send("/live/inpaint", "rain", "engine", "fal")
+        s.answer("/live/sent")
+        script_at = ("127.0.0.1", s.listen)
+        quiet.sendto(encode_message("/bridge/accepted", ["j1", 0.0331]), script_at)  # a paid request's answer
+        s.tick_until(lambda: s.shown("queued 0%, about $0.0331 at the service"))
+        quiet.sendto(encode_message("/bridge/accepted", ["j2", -1.0]), script_at)
+        s.tick_until(lambda: s.shown("at a price the service does not publish"))

@@ -125,7 +125,7 @@ local entries = {
   { kind = "control", id = "c1", sent_at = 100 },
 }
 local results = {
-  r1 = { jobs = { j1 = { state = "running", fraction = 0.5, seed = 4, engine = "fal" },
+  r1 = { jobs = { j1 = { state = "running", fraction = 0.5, seed = 4, engine = "fal", cost_usd = 0.0331 },
                   j2 = { state = "failed", fraction = 1, seed = 5, error = "service said no" } } },
   r3 = { jobs = { j3 = { state = "done", fraction = 1, seed = 1, engine = "local" } } },
 }
@@ -138,8 +138,8 @@ check(rows[3].request == "r2" and rows[3].state:find("waiting for the daemon") a
   "no answer after 5 s: the daemon may not run", rows[3].state)
 check(rows[4].state == "imported", "an imported job")
 local line = M.describe(rows[1])
-check(line:find("running 50%%") and line:find('"rain"') and line:find("#4") and line:find("fal") and line:find("20 s"),
-  "the row's text", line)
+check(line:find("running 50%%") and line:find('"rain"') and line:find("#4") and line:find("fal") and line:find("20 s")
+  and line:find("about %$0.0331"), "the row's text, with the estimated cost", line)
 local cells = M.layout(rows, 600)
 local b = cells[1].button
 local act = M.click(cells, b.x + 2, b.y + 2)
