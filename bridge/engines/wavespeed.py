@@ -76,6 +76,31 @@ class WaveSpeedWire:
         return {"Authorization": f"Bearer {self._key}"}
 
     async def send_audio(self, data: bytes, clock: Clock, job: EngineJob) -> str:
+        """The current upload (a ticket, then a signed PUT without the key), or the binary upload where
+        the service does not offer tickets."""
+        response = await send(
+            self.client, "POST", f"{self.base_url}/api/v3/media/uploads", service=SERVICE,
+            what="ask for an upload ticket", policy=IDEMPOTENT, headers=self._headers(),
+            json={"filename": "excerpt.wav", "size": len(data), "content_type": "audio/wav"},
+        )
+        if response.status_code in (404, 405):
+            return await self._send_binary(data)
+        ticket = envelope(response, "ask for an upload ticket")
+        upload, url = ticket.get("upload"), ticket.get("download_url")
+        if not isinstance(upload, dict) or not isinstance(upload.get("url"), str) or not isinstance(url, str):
+            raise EngineError(f"{SERVICE}: the upload ticket has no upload.url or download_url")
+        given = upload.get("headers")
+        headers = given if isinstance(given, dict) else {}
+        put = await send(
+            self.client, str(upload.get("method", "PUT")), upload["url"], service=SERVICE, what="upload the excerpt",
+            policy=IDEMPOTENT, content=data, headers={str(k): str(v) for k, v in headers.items()},
+            timeout=httpx.Timeout(None, connect=10.0),
+        )
+        if not 200 <= put.status_code < 300:
+            raise EngineError(f"{SERVICE}: upload the excerpt: HTTP {put.status_code}")
+        return url
+
+    async def _send_binary(self, data: bytes) -> str:
         response = await send(
             self.client, "POST", f"{self.base_url}/api/v3/media/upload/binary", service=SERVICE,
             what="upload the excerpt", policy=IDEMPOTENT, files={"file": ("excerpt.wav", data, "audio/wav")},

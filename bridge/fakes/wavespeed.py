@@ -64,10 +64,15 @@ class FakeWaveSpeed:
         self.job_faults = Faults()
         self.predictions: dict[str, _Prediction] = {}
         self.media: dict[str, tuple[bytes, str]] = {}
+        self.tickets: dict[str, tuple[str, int, str]] = {}
+        self.legacy_only = False
+        """A service without the ticket upload (``POST /api/v3/media/uploads``): it answers 404."""
         self.accepted: list[str] = []
         self._lock = threading.Lock()
         self.server = FakeServer([
             ("POST", r"/api/v3/media/upload/binary", "upload", self._upload),
+            ("POST", r"/api/v3/media/uploads", "ticket", self._ticket),
+            ("PUT", r"/signed/(?P<token>[\w-]+)", "put", self._put),
             ("GET", r"/api/v3/predictions/(?P<id>[\w-]+)(?:/result)?", "result", self._result),
             ("GET", r"/media/(?P<token>[\w-]+)/(?P<name>[\w.-]+)", "media", self._media),
             ("POST", r"/api/v3/(?P<model>.+)", "submit", self._submit),
@@ -115,6 +120,38 @@ class FakeWaveSpeed:
                 return _envelope({"type": "audio", "download_url": f"{self.url}/media/{token}/{name}",
                                   "filename": name, "size": len(data)})
         return json_reply(400, {"code": 400, "message": "file is required", "data": None})
+
+    def _ticket(self, request: Request) -> Reply:
+        """The current upload: a ticket naming a signed PUT, then the bytes go there without the key."""
+        if self.legacy_only:
+            return json_reply(404, {"code": 404, "message": "not found", "data": None})
+        if (denied := self._auth(request)) is not None:
+            return denied
+        body = request.json()
+        if not isinstance(body, dict) or not isinstance(body.get("filename"), str) or not isinstance(
+                body.get("size"), int) or not isinstance(body.get("content_type"), str):
+            return json_reply(400, {"code": 400, "message": "filename, size and content_type are required",
+                                    "data": None})
+        if body["size"] > 50 * 1024 * 1024:
+            return json_reply(400, {"code": 400, "message": "audio files are limited to 50 MB", "data": None})
+        token = uuid.uuid4().hex
+        self.tickets[token] = (body["filename"], body["size"], body["content_type"])
+        return _envelope({"type": "audio", "download_url": f"{self.url}/media/{token}/{body['filename']}",
+                          "filename": body["filename"], "size": body["size"],
+                          "upload": {"method": "PUT", "url": f"{self.url}/signed/{token}?signature=fake",
+                                     "headers": {"Content-Type": body["content_type"]}}})
+
+    def _put(self, request: Request) -> Reply:
+        ticket = self.tickets.pop(request.match["token"], None)
+        if ticket is None:
+            return Reply(403, b"<Error>signature does not match</Error>")
+        name, size, content_type = ticket
+        if "authorization" in request.headers:  # a signed URL is the credential; a key must not travel there
+            return Reply(400, b"<Error>unexpected Authorization header</Error>")
+        if request.headers.get("content-type") != content_type or len(request.body) != size:
+            return Reply(403, b"<Error>the upload does not match its ticket</Error>")
+        self.media[request.match["token"]] = (request.body, content_type)
+        return Reply(200)
 
     def _media(self, request: Request) -> Reply:
         entry = self.media.get(request.match["token"])

@@ -192,7 +192,8 @@ async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progres
     manifest = Manifest(
         version=__version__, operation=req.operation.value, engine=engine.capabilities.name, model=result.model,
         prompt=req.prompt, negative_prompt=req.negative_prompt, prompt_used=engine.capabilities.uses_prompt,
-        seed=seed, seed_used=result.seeded, parameters=dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
+        seed=seed, seed_used=result.seeded,
+        parameters=dict(req.params) | {"fade_ms": req.fade_ms, "context_s": _context_read(window, info.sr)},
         source=str(info.path.resolve()),
         source_format=SourceFormat(info.sr, info.channels, info.format, info.subtype, info.frames),
         range={"start": req.start, "end": req.end, "start_frame": window.start, "end_frame": window.end},

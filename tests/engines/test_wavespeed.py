@@ -28,7 +28,8 @@ def test_inpainting_uploads_polls_and_splices(wavespeed: FakeWaveSpeed, source: 
     assert_tone(inside[a:b], 44100, seed=7)  # no seed is sent (none is documented): the service picks its own
     assert "seed" not in body and m["seed_used"] is False and any("takes no seed" in n for n in m["notes"])
     assert [p.state for p in progress][:5] == ["reading", "uploading", "submitting", "submitted", "queued"]
-    assert wavespeed.server.count("upload") == 1 and wavespeed.submits() == 1
+    assert wavespeed.server.count("ticket") == 1 and wavespeed.server.count("put") == 1
+    assert wavespeed.server.count("upload") == 0 and wavespeed.submits() == 1
 
 
 def test_transform_with_a_codec_delay(source: Path) -> None:
@@ -42,9 +43,11 @@ def test_transform_with_a_codec_delay(source: Path) -> None:
 
 
 @pytest.mark.parametrize("kind,fault", [("result", "ingress_502"), ("result", "rate_limit"), ("result", "drop"),
-                                        ("upload", "ingress_503"), ("media", "server_error")])
+                                        ("ticket", "ingress_503"), ("put", "server_error"), ("upload", "ingress_503"),
+                                        ("media", "server_error")])
 def test_transient_faults_are_retried_with_one_submit(source: Path, kind: str, fault: str) -> None:
     with FakeWaveSpeed(created_polls=0, processing_polls=1) as fake:
+        fake.legacy_only = kind == "upload"  # the binary upload is what a service without tickets gets
         fake.server.faults.add(kind, fault, times=2)
         take = edit(wavespeed_engine(fake), source, 14.0, 14.2, context_s=3.0)
         check_take(take, source, 14.0, 14.2)
@@ -115,3 +118,11 @@ def test_a_deadline_says_the_prediction_goes_on_and_is_billed(source: Path) -> N
     message = str(caught.value)
     assert f"WaveSpeed has no cancel: prediction {prediction} goes on at the service and is billed" in message
     assert f"inpaint-bridge resume {prediction} --engine wavespeed" in message
+
+
+def test_a_service_without_upload_tickets_gets_the_binary_upload(source: Path) -> None:
+    with FakeWaveSpeed(created_polls=0, processing_polls=0) as fake:
+        fake.legacy_only = True
+        take = edit(wavespeed_engine(fake), source, 10.0, 11.0)
+        check_take(take, source, 10.0, 11.0)
+        assert fake.server.count("ticket") == 1 and fake.server.count("upload") == 1 and fake.submits() == 1
