@@ -337,8 +337,9 @@ class FakeFal:
         result: dict[str, Any] = {schema["out"]: url if kind == "inpaint25" else file}
         if kind != "generate":
             result["seed"] = seed
-        if "stable-audio-3" in model:
-            result["prompt"] = body.get("prompt", "")
+        if "stable-audio-3" in model:  # SA 3 says which prompt it used: expanded, when asked to
+            expanded = body.get("enable_prompt_expansion")
+            result["prompt"] = f"{body['prompt']}, rich and detailed" if expanded else body.get("prompt", "")
         return result
 
     # ------------------------------------------------------------------ storage

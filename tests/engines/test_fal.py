@@ -102,6 +102,13 @@ def test_a_refused_paid_answer_is_kept_and_can_be_accepted(fal: FakeFal, source:
     check_take(take, source, 12.0, 12.5)
 
 
+def test_the_seed_and_prompt_sa3_used_are_recorded(fal: FakeFal, source: Path) -> None:
+    take = edit(fal_engine(fal), source, 12.0, 12.5, seed=11, params={"enable_prompt_expansion": True})
+    details = manifest(take)["engine_details"]
+    assert details["service_seed"] == 11 and details["service_prompt"].endswith(", rich and detailed")
+    assert details["billed_units"] == "1"
+
+
 def test_transform_and_generate_fill_the_range(fal: FakeFal, source: Path) -> None:
     take = edit(fal_engine(fal), source, 5.0, 8.0, operation=Operation.TRANSFORM, params={"strength": 1.0}, seed=7)
     inputs = manifest(take)["engine_details"]["inputs"]
