@@ -72,7 +72,8 @@ def spool_job(event: JobEvent) -> dict[str, Any]:
     if event.take is not None:
         take = event.take
         info.update(take_path=str(take.path), take_start=take.take_start, take_end=take.take_end,
-                    manifest_path=str(take.manifest_path), engine=take.engine, model=take.model)
+                    manifest_path=str(take.manifest_path), engine=take.engine, model=take.model,
+                    notes=list(take.notes), request_id=take.request_id)
     return info
 
 

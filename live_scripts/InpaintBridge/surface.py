@@ -277,8 +277,9 @@ class InpaintBridge:
         if sent is None:  # another surface's job, or one sent before the script started
             return
         self._placed = (self._placed + [job])[-REMEMBERED:]
+        regenerated = [n for n in manifest.get("notes", []) if isinstance(n, str) and "regenerated" in n]
         try:
-            self._show(place(self._host.song(), sent.capture, take, sent.launch))
+            self._show(" ".join([place(self._host.song(), sent.capture, take, sent.launch)] + regenerated[:1]))
         except (PlaceError, RuntimeError, ValueError) as exc:
             self._show("could not place take '{}': {}; the file is {}".format(take.name, exc, path))
 

@@ -470,7 +470,7 @@ function M.import_results()
   local list = M.pending()
   if #list == 0 then return 0 end
   local folder = M.join(M.spool_folder(), "results")
-  local added, keep, errors = 0, {}, {}
+  local added, keep, errors, notes = 0, {}, {}, {}
   for _, entry in ipairs(list) do
     local path = M.join(folder, entry.id .. ".json")
     local text = M.read_file(path)
@@ -487,7 +487,12 @@ function M.import_results()
         if job.state == "done" and not entry.imported[job_id] and entry.kind == "edit" then
           entry.imported[job_id] = true
           local take, err = import_job(entry, job)
-          if take then added = added + 1 else
+          if take then
+            added = added + 1
+            for _, note in ipairs(type(job.notes) == "table" and job.notes or {}) do  -- what the model really did
+              if tostring(note):find("regenerated", 1, true) then notes[#notes + 1] = tostring(note) end
+            end
+          else
             errors[#errors + 1] = "The take " .. tostring(job.take_path) .. " was not placed: " .. err .. "."
           end
         elseif job.state == "failed" and not entry.imported[job_id] then
@@ -502,6 +507,7 @@ function M.import_results()
   end
   save_list("pending", keep)
   if added > 0 then reaper.UpdateArrange() end
+  if #notes > 0 then M.notice(table.concat(notes, "\n"), true) end  -- listed in the status window
   if #errors > 0 then M.notice(table.concat(errors, "\n")) end
   return added
 end

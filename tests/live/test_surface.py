@@ -377,3 +377,24 @@ def test_the_status_bar_carries_a_paid_jobs_estimated_cost(make_set: Callable[..
         s.tick_until(lambda: s.shown("queued 0%, about $0.0331 at the service"))
         quiet.sendto(encode_message("/bridge/accepted", ["j2", -1.0]), script_at)
         s.tick_until(lambda: s.shown("at a price the service does not publish"))
+
+
+def test_a_take_whose_model_regenerated_less_than_the_range_says_so(make_set: Callable[..., LiveSet],
+                                                                    source: Path, tmp_path: Path,
+                                                                    script: Callable[..., Script]) -> None:
+    live, track = drums(make_set, source)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as quiet:  # the daemon, played by the test
+        quiet.bind(("127.0.0.1", 0))
+        s = script(live, daemon_port=quiet.getsockname()[1])
+        s.send("/live/inpaint", "rain", "engine", "fal")
+        s.answer("/live/sent")
+        take = tmp_path / "take.wav"
+        take.write_bytes(source.read_bytes())
+        note = "the model regenerated 3.000-3.900 s of the 3.000-4.000 s asked for (fal-ai/... masks whole seconds)"
+        manifest = tmp_path / "take.wav.json"
+        manifest.write_text(json.dumps({"source": str(source), "range": {"start": 3.0, "end": 4.0},
+                                        "take": {"take_start": 0.0}, "prompt": "rain", "notes": [note]}))
+        quiet.sendto(encode_message("/bridge/done", ["j1", str(take), 0.0, 12.0, 5, str(manifest)]),
+                     ("127.0.0.1", s.listen))
+        s.tick_until(lambda: lane_clips(track))
+        assert s.shown(note)

@@ -183,8 +183,12 @@ reaper.SetExtState("InpaintBridge", "importer_alive", tostring(reaper.time_preci
 local second = B.run("regenerate")[1]
 requests()
 -- the Regenerate result comes first; then one variation of the first request, then the other
-result(second, { j3 = done_job(9, 3.0, 5.5) })
+local regenerated = "the model regenerated 4.000-5.000 s of the 3.900-5.100 s asked for"
+result(second, { j3 = done_job(9, 3.0, 5.5, { notes = { regenerated, "fal-ai/x takes no seed" } }) })
 check(B.import_results() == 1, "the regenerated take")
+local _, notices = B.status_rows()
+check(notices[#notices].text == regenerated and #S.messages == 0,
+  "what the model really regenerated is listed in the status window, without a message box", notices[#notices].text)
 result(first, { j1 = { state = "running", fraction = 0.5, seed = 7 }, j2 = done_job(8, 3.5, 5.0) }, false)
 check(B.import_results() == 1, "one variation while the other runs")
 result(first, { j1 = done_job(7, 3.5, 5.0), j2 = done_job(8, 3.5, 5.0) })
