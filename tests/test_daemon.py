@@ -21,6 +21,8 @@ import soundfile as sf
 from bridge.audio.signals import loop
 from bridge.config import Budget, ServiceSettings, load_settings
 from bridge.fakes.fal import TEST_KEY, FakeFal
+from bridge.fakes.wavespeed import TEST_KEY as WS_KEY
+from bridge.fakes.wavespeed import FakeWaveSpeed
 
 from .daemon_helpers import OscClient, running_daemon
 
@@ -304,6 +306,31 @@ def test_accepted_carries_the_cost_and_the_budget_counts_every_variation(media: 
                 client.send("/bridge/inpaint", song, 1.0, 1.2, "")
                 assert client.reply("/bridge/accepted")[1][1] == 0.0  # local: free
                 assert fake.submits() == 1
+            finally:
+                client.close()
+
+
+def test_a_superseded_wavespeed_job_says_its_prediction_goes_on(media: Path) -> None:
+    with FakeWaveSpeed(created_polls=0, processing_polls=100_000) as fake:
+        settings = dataclasses.replace(load_settings(), wavespeed=ServiceSettings(url=fake.url, key=WS_KEY))
+        with running_daemon(settings, media=[media]) as daemon:
+            client = OscClient(daemon.osc_address)
+            try:
+                song = str(media / "song.wav")
+                client.send("/bridge/inpaint", song, 6.0, 7.0, "glass", "engine", "wavespeed")
+                first = client.reply("/bridge/accepted")[1][0]
+                client.wait_for(lambda m: m[0] == "/bridge/progress" and m[1][:2] == [first, "submitted"], 30)
+                client.send("/bridge/inpaint", song, 6.5, 7.5, "glass", "engine", "wavespeed")  # supersedes it
+                second = client.reply("/bridge/accepted")[1][0]
+                address, args = client.job_end(first)
+                [prediction] = fake.accepted[:1]
+                assert (address, args[1]) == ("/bridge/progress", "cancelled")
+                assert daemon.context is not None
+                record = daemon.context.runner.journal.get(first)
+                assert record is not None and record.error is not None
+                assert f"WaveSpeed has no cancel: prediction {prediction} goes on at the service" in record.error
+                client.send("/bridge/cancel", second)
+                client.job_end(second)
             finally:
                 client.close()
 
