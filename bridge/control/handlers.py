@@ -47,6 +47,7 @@ from bridge.model import Value, check_range
 __all__ = ["dispatch", "handle_message"]
 
 log = logging.getLogger("bridge.control")
+_last_warning = [0.0]
 
 
 def dispatch(ctx: Context, command: Command, sender: Address | None) -> list[Reply]:
@@ -62,8 +63,11 @@ def dispatch(ctx: Context, command: Command, sender: Address | None) -> list[Rep
         return _HANDLERS[type(command)](ctx, command, sender)
     except AccessDenied as exc:
         peer = sender[0] if sender else "midi/spool"
-        log.warning("refused %s from %s: %s", command.address, peer, exc,
-                    extra={"event": "access_denied", "peer": peer})
+        now = time.monotonic()
+        if now - _last_warning[0] >= 1.0:  # a sender cannot flood the log: at most a line a second
+            _last_warning[0] = now
+            log.warning("refused %s from %s: %s", command.address, peer, exc,
+                        extra={"event": "access_denied", "peer": peer})
         return [Refused(command.address, str(exc))]
     except BridgeError as exc:
         return [Refused(command.address, str(exc))]
