@@ -111,7 +111,9 @@ def test_unknown_and_pattern_addresses_are_refused() -> None:
 
 
 def test_every_reply_has_its_documented_osc_form() -> None:
-    assert to_osc(Accepted("j1")) == ("/bridge/accepted", ["j1"])
+    assert to_osc(Accepted("j1")) == ("/bridge/accepted", ["j1", 0.0])
+    assert to_osc(Accepted("j2", 0.0331)) == ("/bridge/accepted", ["j2", 0.0331])
+    assert to_osc(Accepted("j3", None)) == ("/bridge/accepted", ["j3", -1.0])
     assert to_osc(Cancelling("j1", 0.5)) == ("/bridge/progress", ["j1", "cancelling", 0.5])
     assert to_osc(Refused("/bridge/take", "no take")) == ("/bridge/error", ["/bridge/take", "no take"])
     assert to_osc(Report((("prompt", "rain"), ("seed", 3)))) == ("/bridge/status", ["prompt", "rain", "seed", 3])
