@@ -6,9 +6,22 @@ Audio arrays are float, shaped ``(frames,)`` or ``(frames, channels)``.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from bridge.errors import BridgeError
+
 __version__ = "0.1.0"
 
-from bridge.audio.fill import fill  # noqa: E402
-from bridge.errors import BridgeError  # noqa: E402
-
 __all__ = ["BridgeError", "__version__", "fill"]
+
+if TYPE_CHECKING:
+    from bridge.audio.fill import fill
+
+
+def __getattr__(name: str) -> Any:
+    """``bridge.fill`` is imported on first use: the command line starts without scipy."""
+    if name == "fill":
+        from bridge.audio.fill import fill
+
+        return fill
+    raise AttributeError(f"module 'bridge' has no attribute {name!r}")

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from bridge.engines import http
 
 # no wall-clock deadline on any property test: a shared machine's pauses are not failures
 settings.register_profile("bridge", deadline=None)
@@ -32,3 +35,16 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     for name in SERVICE_ENV:
         monkeypatch.delenv(name, raising=False)
     return home
+
+
+@pytest.fixture(autouse=True)
+def backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Retry waits are recorded, not slept: no test sleeps through real backoff."""
+    waits: list[float] = []
+
+    async def record(seconds: float) -> None:
+        waits.append(seconds)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(http.CLOCK, "sleep", record)
+    return waits

@@ -13,7 +13,6 @@ import soundfile as sf
 
 from bridge.audio.signals import loop
 from bridge.config import load_settings
-from bridge.engines import http
 from bridge.engines.base import Engine, Progress
 from bridge.engines.fal import FalEngine
 from bridge.engines.wavespeed import WaveSpeedEngine
@@ -24,19 +23,6 @@ from bridge.fakes.wavespeed import TEST_KEY as WAVESPEED_KEY
 from bridge.fakes.wavespeed import FakeWaveSpeed
 from bridge.jobs.edit import run_edit
 from bridge.model import EditRequest, Operation, TakeInfo
-
-
-@pytest.fixture(autouse=True)
-def backoff(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Retry waits are recorded, not slept: no test sleeps through real backoff."""
-    waits: list[float] = []
-
-    async def record(seconds: float) -> None:
-        waits.append(seconds)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(http.CLOCK, "sleep", record)
-    return waits
 
 
 @pytest.fixture
