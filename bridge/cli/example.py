@@ -10,7 +10,6 @@ import numpy as np
 import soundfile as sf
 
 from bridge.audio.io import write_take
-from bridge.audio.signals import loop
 from bridge.cli.parsers import PROG, add_command
 from bridge.errors import BadValue
 
@@ -24,6 +23,8 @@ NOISE_BURST = (13.2, 13.25)
 
 def write_example(path: Path, *, sr: int = 48000) -> Path:
     """Write the example as 24-bit WAV at ``path`` (a new name is chosen if it is taken)."""
+    from bridge.audio.signals import loop  # scipy: only when an example is written
+
     x = loop(sr, 20.0, channels=2)
     a, b = (round(t * sr) for t in DROPOUT)
     x[a:b] = 0.0

@@ -8,14 +8,17 @@ import functools
 import logging
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
-from bridge.audio.fill import FillInfo, fill_range, fill_reach
 from bridge.engines.base import Capabilities, EngineJob, EngineResult, Fit
 from bridge.errors import AudioParameterError, EngineRejected
 from bridge.model import Operation
+
+if TYPE_CHECKING:
+    from bridge.audio.fill import FillInfo
 
 __all__ = ["LocalEngine"]
 
@@ -74,6 +77,8 @@ class LocalEngine:
     async def render(self, job: EngineJob) -> EngineResult:
         if job.operation is not Operation.INPAINT:
             raise EngineRejected(f"operation = {job.operation.value!r}: the local engine only inpaints")
+        from bridge.audio.fill import fill_range, fill_reach  # scipy: loaded by the first fill, not at start
+
         lo, hi = fill_reach(len(job.audio), job.sr, job.start, job.end)
         work = functools.partial(fill_range, job.audio[lo:hi], job.sr, job.start - lo, job.end - lo, seed=job.seed,
                                  bridge=job.fade)
