@@ -86,6 +86,7 @@ class LocalEngine:
             body, info = await self._fill(work)
         except AudioParameterError as exc:
             raise EngineRejected(str(exc)) from exc
-        notes = ("the local engine fills from the surrounding audio and does not read the prompt",) + info.notes
+        unread = ("the local engine fills from the surrounding audio and does not read the prompt",)
+        notes = (unread if job.prompt.strip() else ()) + info.notes
         details = {k: v for k, v in dataclasses.asdict(info).items() if k != "notes"}
         return EngineResult(audio=body, sr=job.sr, fit=Fit.JOINED, model="context-fill", details=details, notes=notes)
