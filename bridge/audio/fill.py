@@ -199,22 +199,29 @@ class _Features:
     n_fft: int
 
 
+FEATURE_BLOCK = 256
+"""Frames per block of the band-energy features (a few MB of spectra at a time)."""
+
+
 def _band_features(mono: Signal, sr: int, start: int, end: int) -> _Features:
     n_fft = int(2 ** round(np.log2(2048 * sr / 44100.0)))
     hop = n_fft // 2
     count = max(0, (len(mono) - n_fft) // hop + 1)
     if count == 0:
         return _Features(np.zeros((0, 1)), np.zeros(0, dtype=bool), hop, n_fft)
-    idx = np.arange(count)[:, None] * hop + np.arange(n_fft)[None, :]
-    spectra = np.abs(np.fft.rfft(mono[idx] * np.hanning(n_fft), axis=1)) ** 2
+    window = np.hanning(n_fft)
     freqs = np.fft.rfftfreq(n_fft, 1.0 / sr)
     edges = np.geomspace(40.0, min(16000.0, sr / 2), 65)
     which = np.clip(np.searchsorted(edges, freqs) - 1, -1, 63)
+    selections = [(b, which == b) for b in range(64) if np.any(which == b)]
     bands = np.zeros((count, 64))
-    for b in range(64):
-        sel = which == b
-        if np.any(sel):
-            bands[:, b] = spectra[:, sel].sum(axis=1)
+    # a block of frames at a time: the whole window's spectrogram would be several times the audio
+    for first in range(0, count, FEATURE_BLOCK):
+        rows = np.arange(first, min(count, first + FEATURE_BLOCK))
+        idx = rows[:, None] * hop + np.arange(n_fft)[None, :]
+        spectra = np.abs(np.fft.rfft(mono[idx] * window, axis=1)) ** 2
+        for b, sel in selections:
+            bands[rows, b] = spectra[:, sel].sum(axis=1)
     floor = max(float(bands.max()) * 1e-9, 1e-20)
     starts = np.arange(count) * hop
     valid = (starts + n_fft <= start) | (starts >= end)
