@@ -315,8 +315,10 @@ class Runner:
     def _from_record(self, record: JobRecord) -> Job:
         request = EditRequest.from_json(record.request)
         reply = (record.reply_host, record.reply_port) if record.reply_host and record.reply_port else None
+        cost = estimate(request, self.settings)  # a job sent again after a restart is paid for again
         job = Job(id=record.id, request=request, group=record.group_id, reply=reply, state=record.state,
-                  fraction=record.fraction, remote_id=record.remote_id, engine=record.engine)
+                  fraction=record.fraction, remote_id=record.remote_id, engine=record.engine, cost_usd=cost.per_job,
+                  model_id=cost.model)
         self.jobs[job.id] = job
         return job
 
