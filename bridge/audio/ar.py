@@ -33,7 +33,7 @@ class ArModel:
         return len(self.a) - 1
 
 
-def burg(series: Float64, order: int) -> list[ArModel]:
+def burg(series: NDArray[np.floating], order: int) -> list[ArModel]:
     """Fit AR models by Burg's method, one per row, all rows at once.
 
     Parameters
@@ -74,7 +74,7 @@ def burg(series: Float64, order: int) -> list[ArModel]:
     ]
 
 
-def extrapolate(history: Float64, model: ArModel, count: int) -> Float64:
+def extrapolate(history: NDArray[np.floating], model: ArModel, count: int) -> Float64:
     """Continue ``history`` by ``count`` samples with the model driven by zero input.
 
     Parameters
@@ -93,7 +93,7 @@ def extrapolate(history: Float64, model: ArModel, count: int) -> Float64:
     if p == 0 or count <= 0:
         return np.zeros(max(count, 0))
     past = np.zeros(p)
-    tail = np.asarray(history, dtype=np.float64)[-p:][::-1]
+    tail = np.asarray(history[-p:], dtype=np.float64)[::-1]  # only the state: never the whole history
     past[: len(tail)] = tail
     zi = lfiltic([1.0], model.a, past)
     out, _ = lfilter([1.0], model.a, np.zeros(count), zi=zi)

@@ -108,7 +108,7 @@ def fill_range(
         _check_finite(near, start - lo, end - lo)
         body, info = _fill_short(near, sr, start - lo, end - lo)
     else:
-        frames = arr.reshape(len(arr), -1).astype(np.float64)
+        frames = arr.reshape(len(arr), -1)  # as given: only the parts used are made float64
         _check_finite(frames, start, end)
         bridge = round(0.020 * sr) if bridge is None else bridge
         body, info = _fill_long(frames, sr, start, end, seed=seed, bridge=bridge)
@@ -144,7 +144,7 @@ def _check_args(x: NDArray[np.generic], sr: int, start: int, end: int, seed: int
         raise AudioParameterError(f"bridge = {bridge}: must be >= 0 frames")
 
 
-def _check_finite(x: Signal, start: int, end: int) -> None:
+def _check_finite(x: NDArray[np.floating], start: int, end: int) -> None:
     """Refuse NaN or infinite samples in the audio the fill reads (the range itself may hold any)."""
     if not (np.isfinite(x[:start]).all() and np.isfinite(x[end:]).all()):
         raise AudioParameterError("x: holds NaN or infinite samples outside the range")
@@ -155,7 +155,7 @@ def _ar_sizes(sr: int) -> tuple[int, int]:
     return max(8, round(AR_ORDER_44K * scale)), max(32, round(AR_CONTEXT_44K * scale))
 
 
-def _side_models(x: Signal, sr: int, start: int, end: int) -> tuple[list[ArModel], list[ArModel], int]:
+def _side_models(x: NDArray[np.floating], sr: int, start: int, end: int) -> tuple[list[ArModel], list[ArModel], int]:
     """Burg models of the context before and after the gap, per channel, and their order."""
     order, context = _ar_sizes(sr)
     left = x[max(0, start - context) : start].T
@@ -199,6 +199,8 @@ class _Features:
     n_fft: int
 
 
+MONO_BLOCK = 1 << 20
+"""Frames per block of the float64 mono mix."""
 FEATURE_BLOCK = 256
 """Frames per block of the band-energy features (a few MB of spectra at a time)."""
 
@@ -262,9 +264,10 @@ def _shift_scores(feat: _Features, template: range, shifts: NDArray[np.int64]) -
     return np.maximum(ssd, 0.0), np.rint(count[pos])
 
 
-def _fill_long(x: Signal, sr: int, start: int, end: int, *, seed: int, bridge: int) -> tuple[Signal, FillInfo]:
+def _fill_long(x: NDArray[np.floating], sr: int, start: int, end: int, *, seed: int,
+               bridge: int) -> tuple[Signal, FillInfo]:
     gap = end - start
-    mono = x @ np.full(x.shape[1], 1.0 / x.shape[1])
+    mono = _mono(x)
     feat = _band_features(mono, sr, start, end)
     ctx_frames = max(1, round(SEARCH_CONTEXT_S * sr / feat.hop))
     left, right = _context_frames(feat, start, end, ctx_frames)
@@ -401,12 +404,21 @@ def _refine(
     return int(candidates[best]), float(ncc[best])
 
 
-def _join_copies(x: Signal, start: int, end: int, off_l: int, off_r: int) -> Signal:
+def _mono(x: NDArray[np.floating]) -> Signal:
+    """The channels' mean in float64, a block at a time (no float64 copy of the whole window)."""
+    weights = np.full(x.shape[1], 1.0 / x.shape[1])
+    out = np.empty(len(x))
+    for i in range(0, len(x), MONO_BLOCK):
+        out[i : i + MONO_BLOCK] = x[i : i + MONO_BLOCK].astype(np.float64) @ weights
+    return out
+
+
+def _join_copies(x: NDArray[np.floating], start: int, end: int, off_l: int, off_r: int) -> Signal:
     gap = end - start
-    left = x[start + off_l : end + off_l]
+    left = x[start + off_l : end + off_l].astype(np.float64)
     if off_l == off_r:
-        return left.copy()
-    right = x[start + off_r : end + off_r]
+        return left
+    right = x[start + off_r : end + off_r].astype(np.float64)
     fade = max(1, min(gap // 2, round(gap * 0.25)))
     mid = (gap - fade) // 2
     out = np.empty_like(left)
@@ -418,11 +430,16 @@ def _join_copies(x: Signal, start: int, end: int, off_l: int, off_r: int) -> Sig
     return out
 
 
-def _level_match(x: Signal, start: int, end: int, offset: int, context: int) -> float:
+def _level_match(x: NDArray[np.floating], start: int, end: int, offset: int, context: int) -> float:
     def around(s: int, e: int) -> float:
         parts = [x[max(0, s - context) : max(0, s)], x[min(len(x), e) : min(len(x), e + context)]]
-        both = np.concatenate([p.ravel() for p in parts])
-        return float(np.sqrt(np.mean(both**2))) if both.size else 0.0
+        count = sum(p.size for p in parts)
+        if not count:
+            return 0.0
+        # the mean square in float64, a block at a time: no float64 copy of two minutes of context
+        total = sum(float(np.sum(np.square(p[i : i + MONO_BLOCK], dtype=np.float64)))
+                    for p in parts for i in range(0, len(p), MONO_BLOCK))
+        return math.sqrt(total / count)
 
     here = around(start, end)
     there = around(start + offset, end + offset)
@@ -431,7 +448,7 @@ def _level_match(x: Signal, start: int, end: int, offset: int, context: int) -> 
     return float(np.clip(20.0 * np.log10(here / there), -MAX_LEVEL_DB, MAX_LEVEL_DB))
 
 
-def _bridge(x: Signal, sr: int, start: int, end: int, body: Signal, length: int) -> Signal:
+def _bridge(x: NDArray[np.floating], sr: int, start: int, end: int, body: Signal, length: int) -> Signal:
     """Fade from an AR continuation of each neighbouring context into the copied body."""
     if length <= 0:
         return body
