@@ -35,7 +35,7 @@ from bridge.audio.splice import splice
 from bridge.audio.take import write_manifest, write_patch
 from bridge.audio.window import plan_window
 
-__all__ = ["peak_memory", "time_floor", "time_hosted", "time_job", "time_local", "write_source"]
+__all__ = ["fill_memory", "peak_memory", "time_floor", "time_hosted", "time_job", "time_local", "write_source"]
 
 SR = 48000
 MODEL_SR = 44100
@@ -154,19 +154,44 @@ def peak_memory(source: Path, out_dir: Path) -> float:
     return float(json.loads(done.stdout.strip().splitlines()[-1])["peak_mb"])
 
 
-def time_local(source: Path, gap_s: float, count: int) -> float:
+def time_local(source: Path, gap_s: float, count: int) -> tuple[float, float]:
+    """Median seconds of a ``local`` fill of ``gap_s`` (60 s of context each side), and of reading the
+    same window: the fill's floor."""
     info = probe(source)
-    times = []
+    fills, reads = [], []
     for i in range(count):
         at = round(info.frames * (i + 1) / (count + 1))
         win = plan_window(at, at + round(gap_s * info.sr), frames=info.frames, context=round(60.0 * info.sr),
                           handles=0)
+        t0 = time.perf_counter()
         audio = read_frames(info, win.read_start, win.read_stop)
+        reads.append(time.perf_counter() - t0)
         s, e = win.local_range
         t0 = time.perf_counter()
         fill_range(audio, info.sr, s, e)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        fills.append(time.perf_counter() - t0)
+    return statistics.median(fills), statistics.median(reads)
+
+
+def _fill_memory_child(source: str) -> None:
+    """Entry point of the child that measures one 2 s ``local`` fill's peak beside its floor."""
+    floor = _peak_rss_mb()  # the interpreter with the engine imported
+    info = probe(source)
+    at = info.frames // 2
+    win = plan_window(at, at + 2 * info.sr, frames=info.frames, context=round(60.0 * info.sr), handles=0)
+    audio = read_frames(info, win.read_start, win.read_stop)
+    window = _peak_rss_mb()
+    s, e = win.local_range
+    fill_range(audio, info.sr, s, e)
+    print(json.dumps({"floor_mb": floor, "window_mb": window, "peak_mb": _peak_rss_mb()}))
+
+
+def fill_memory(source: Path) -> dict[str, float]:
+    """Peak memory of one 2 s fill with 60 s of context each side, in a process of its own."""
+    code = ("import sys; from bridge.cli.bench.audio import _fill_memory_child; import bridge.engines.local;"
+            " _fill_memory_child(sys.argv[1])")
+    done = subprocess.run([sys.executable, "-c", code, str(source)], capture_output=True, text=True, check=True)
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
 def time_hosted(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
