@@ -19,7 +19,7 @@ from bridge.audio.io import AudioInfo, stream_copy_with, take_format, write_take
 from bridge.errors import BadValue, OutputError
 from bridge.files import write_text
 
-__all__ = ["check_output", "default_take_path", "write_full", "write_manifest", "write_patch"]
+__all__ = ["check_output", "default_take_path", "write_full", "write_manifest", "write_patch", "write_returned"]
 
 
 def default_take_path(info: AudioInfo, start: float, end: float, *, kind: str, folder: Path | None = None) -> Path:
@@ -51,6 +51,16 @@ def write_patch(info: AudioInfo, wanted: Path, native: NDArray[np.generic]) -> P
         f.write(native)
 
     return write_take(wanted, write, sr=info.sr, channels=info.channels, fmt=fmt, subtype=subtype)
+
+
+def write_returned(wanted: Path, audio: NDArray[np.floating], sr: int) -> Path:
+    """Write a model's answer as it came (32-bit float WAV at its own rate) under a new name."""
+
+    def write(f: sf.SoundFile) -> None:
+        f.write(np.asarray(audio, dtype=np.float32))
+
+    return write_take(wanted.with_suffix(".wav"), write, sr=sr, channels=int(audio.shape[1]), fmt="WAV",
+                      subtype="FLOAT")
 
 
 def write_full(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bridge import __version__
 from bridge.config import Settings
 from bridge.control.notify import Notifier
+from bridge.control.osc import Address
 from bridge.control.roots import Roots
 from bridge.control.session import Session
 from bridge.jobs.events import JobEvent
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Address", "Context"]
 
-Address = tuple[str, int]
 
 
 @dataclass

@@ -34,6 +34,7 @@ from bridge.control.commands import (
 )
 from bridge.control.compose import compose
 from bridge.control.context import Address, Context
+from bridge.control.osc import LogLimit
 from bridge.control.replies import Accepted, Cancelling, JobListed, JobsListed, Pong, Refused, Reply, Report
 from bridge.control.routes import MAX_LISTED, parse
 from bridge.control.session import Armed
@@ -47,7 +48,7 @@ from bridge.model import Value, check_range
 __all__ = ["dispatch", "handle_message"]
 
 log = logging.getLogger("bridge.control")
-_last_warning = [0.0]
+_ACCESS_LOG = LogLimit()
 
 
 def dispatch(ctx: Context, command: Command, sender: Address | None) -> list[Reply]:
@@ -63,9 +64,7 @@ def dispatch(ctx: Context, command: Command, sender: Address | None) -> list[Rep
         return _HANDLERS[type(command)](ctx, command, sender)
     except AccessDenied as exc:
         peer = sender[0] if sender else "midi/spool"
-        now = time.monotonic()
-        if now - _last_warning[0] >= 1.0:  # a sender cannot flood the log: at most a line a second
-            _last_warning[0] = now
+        if _ACCESS_LOG.allow():
             log.warning("refused %s from %s: %s", command.address, peer, exc,
                         extra={"event": "access_denied", "peer": peer})
         return [Refused(command.address, str(exc))]

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bridge.control.osc import Address
 from bridge.control.replies import Accepted, Cancelling, JobListed, JobsListed, Pong, Refused, Reply, Report
 from bridge.jobs.events import JobEvent, JobState
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["Notifier", "led_state", "spool_job", "to_osc"]
 
-Address = tuple[str, int]
 OscMessage = tuple[str, list[object]]
 
 _LED = {JobState.QUEUED: "queued", JobState.RENDERING: "running", JobState.SUBMITTED: "running",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import math
 import socket
 import struct
 import time
@@ -33,7 +34,7 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 
 from bridge.errors import OscDecodeError
 
-__all__ = ["MAX_DATAGRAM", "OscEndpoint", "OscStats", "decode_packet", "encode_message"]
+__all__ = ["MAX_DATAGRAM", "Address", "LogLimit", "OscEndpoint", "OscStats", "decode_packet", "encode_message"]
 
 log = logging.getLogger("bridge.osc")
 
@@ -185,6 +186,21 @@ class RateLimit:
         return True
 
 
+@dataclass
+class LogLimit:
+    """At most one log line per ``every_s`` for what remote senders cause: a flood cannot flood the log."""
+
+    every_s: float = 1.0
+    _last: float = -math.inf
+
+    def allow(self) -> bool:
+        now = time.monotonic()
+        if now - self._last < self.every_s:
+            return False
+        self._last = now
+        return True
+
+
 Handle = Callable[[str, list[object], Address], list[Outgoing]]
 
 
@@ -206,7 +222,7 @@ class OscEndpoint(asyncio.DatagramProtocol):
         self.transport: asyncio.DatagramTransport | None = None
         self.closing = False
         """Set at shutdown: requests are answered with an error while running jobs still report."""
-        self._last_warning = 0.0
+        self._log_limit = LogLimit()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.DatagramTransport, transport)
@@ -276,7 +292,5 @@ class OscEndpoint(asyncio.DatagramProtocol):
 
     def _warn(self, text: str) -> None:
         """At most one line per second, so a flood cannot flood the log."""
-        now = time.monotonic()
-        if now - self._last_warning >= 1.0:
-            self._last_warning = now
+        if self._log_limit.allow():
             log.warning(text, extra={"event": "osc_refused"})

@@ -21,7 +21,7 @@ from bridge import __version__
 from bridge.audio.align import fit_returned, place_returned
 from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame, to_float
 from bridge.audio.splice import splice
-from bridge.audio.take import check_output, default_take_path, write_full, write_manifest, write_patch
+from bridge.audio.take import check_output, default_take_path, write_full, write_manifest, write_patch, write_returned
 from bridge.audio.window import Window, plan_window
 from bridge.config import Settings
 from bridge.engines.base import Engine, EngineJob, EngineResult, Fit, Progress
@@ -276,13 +276,7 @@ def _cost(req: EditRequest, settings: Settings, result: EngineResult) -> dict[st
 def _keep_refused(req: EditRequest, info: AudioInfo, wanted: Path, result: EngineResult, why: str,
                   offset: float) -> Path:
     """Keep a paid answer the fit refused, as the service sent it, with a manifest naming its request."""
-    from bridge.audio.io import write_take
-
-    def write(f: Any) -> None:
-        f.write(np.asarray(result.audio, dtype=np.float32))
-
-    name = wanted.with_name(f"{wanted.stem}.refused.wav")
-    path = write_take(name, write, sr=result.sr, channels=int(result.audio.shape[1]), fmt="WAV", subtype="FLOAT")
+    path = write_returned(wanted.with_name(f"{wanted.stem}.refused.wav"), result.audio, result.sr)
     write_manifest(path, {"refused_because": why, "remote_request_id": result.request_id, "model": result.model,
                           "source": str(info.path.resolve()), "range": {"start": req.start, "end": req.end},
                           "starts_at_s": offset,
