@@ -10,11 +10,13 @@ the gain is the least-squares fit on the same samples, clamped to ±6 dB.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import gcd
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import fft as sp_fft
 
+from bridge.audio.resample import map_channels, resample
 from bridge.audio.splice import sliding_energy
 from bridge.errors import AlignmentError, AudioParameterError
 
@@ -24,6 +26,9 @@ MIN_NCC = 0.9
 MAX_GAIN_DB = 6.0
 GUARD_S = 0.25
 MAX_CONTEXT_S = 1.5
+MAX_LAG = 8192
+FILTER_MARGIN_S = 0.1
+"""Input the resampler is given beyond what is read of a part it resamples."""
 
 
 @dataclass(frozen=True)
@@ -82,7 +87,7 @@ def align(
     start: int,
     end: int,
     sr: int,
-    max_lag: int = 8192,
+    max_lag: int = MAX_LAG,
     min_ncc: float = MIN_NCC,
 ) -> Alignment:
     """Find lag and gain of ``returned`` against ``original`` on the context around ``[start, end)``.
@@ -175,16 +180,43 @@ def fit_returned(
     sr: int,
     start: int,
     end: int,
+    needed: tuple[int, int] | None = None,
 ) -> tuple[NDArray[np.float32], Alignment]:
     """Bring an engine's rendering onto the original: resample, map channels, align, gain.
 
+    With ``needed``, only the frames the caller reads (a splice reads the range) and the
+    context the lag is searched on are resampled, the rest of the fitted audio is silence.
     Returns the fitted audio [shape=original.shape] and the :class:`Alignment` used.
     """
-    from bridge.audio.resample import map_channels, resample
-
-    audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), original.shape[1])
+    channels = original.shape[1]
+    if needed is None:
+        audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
+    else:
+        reach = round((GUARD_S + MAX_CONTEXT_S) * sr) + MAX_LAG
+        audio = _resampled_part(returned, returned_sr, sr, lo=min(start - reach, needed[0]),
+                                hi=max(end + reach, needed[1]), channels=channels)
     alignment = align(original, audio, start=start, end=end, sr=sr)
     return apply_alignment(audio, alignment, len(original)), alignment
+
+
+def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *, lo: int, hi: int,
+                    channels: int) -> NDArray[np.float32]:
+    """``returned`` at ``sr`` with ``channels`` channels, exact on output frames ``[lo, hi)`` and silent
+    elsewhere. The part is cut on the rates' common grid, so it lands on whole output frames, with
+    :data:`FILTER_MARGIN_S` more each side for the resampler to settle."""
+    total = round(len(returned) * sr / returned_sr)
+    step_out, step_in = sr // gcd(sr, returned_sr), returned_sr // gcd(sr, returned_sr)
+    margin = round(FILTER_MARGIN_S * returned_sr)
+    a = max(0, (lo * returned_sr // sr - margin) // step_in * step_in)
+    b = min(len(returned), hi * returned_sr // sr + margin)
+    if b - a >= 0.8 * len(returned):  # little to save: the whole answer, as it came
+        return map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
+    part = map_channels(resample(np.asarray(returned[a:b], dtype=np.float32), returned_sr, sr), channels)
+    out = np.zeros((total, channels), dtype=np.float32)
+    at = a // step_in * step_out
+    n = min(len(part), total - at)
+    out[at : at + n] = part[:n]
+    return out
 
 
 def place_returned(
@@ -199,8 +231,6 @@ def place_returned(
     AlignmentError
         When the audio is shorter than ``needed`` frames, the part it must cover.
     """
-    from bridge.audio.resample import map_channels, resample
-
     audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
     if len(audio) < needed:
         raise AlignmentError(

@@ -160,7 +160,7 @@ def read_data_uri(uri: str) -> bytes:
     if not sep or not head.startswith("data:") or not head.endswith(";base64"):
         raise EngineError("returned audio: a data URI that is not base64")
     try:
-        return base64.b64decode(payload, validate=True)
+        return binascii.a2b_base64(payload, strict_mode=True)
     except binascii.Error as exc:
         raise EngineError(f"returned audio: bad base64 in data URI ({exc})") from exc
 
@@ -168,7 +168,7 @@ def read_data_uri(uri: str) -> bytes:
 async def download(client: httpx.AsyncClient, url: str, *, service: str) -> bytes:
     """Fetch a result file at once (services expire them), from a URL or a data URI."""
     if url.startswith("data:"):
-        return read_data_uri(url)
+        return await asyncio.to_thread(read_data_uri, url)
     if not url.startswith(("http://", "https://")):
         raise EngineRejected(f"{service}: returned audio URL {url[:80]!r} is neither http(s) nor a data URI")
     response = await send(client, "GET", url, service=service, what="download the result", policy=IDEMPOTENT)

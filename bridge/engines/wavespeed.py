@@ -1,7 +1,8 @@
 """The ``wavespeed`` engine: WaveSpeedAI's API v3 (remote-apis.md §2).
 
 Submit ``POST /api/v3/{model}`` with Bearer auth, poll
-``GET /api/v3/predictions/{id}/result`` until ``completed`` or ``failed``; the excerpt goes
+``GET /api/v3/predictions/{id}/result`` every 0.1 s at first, at most every 0.5 s, until
+``completed`` (whose answer carries the outputs: no second fetch) or ``failed``; the excerpt goes
 through the media upload (``/api/v3/media/upload/binary``) and the model reads it from the
 ``audio`` field. Answers come in a ``{"code", "message", "data"}`` envelope whose ``code``
 is checked as well as the HTTP status. The API has no cancel: at a deadline the bridge
@@ -26,8 +27,8 @@ from bridge.model import Operation, Value
 __all__ = ["WaveSpeedEngine", "WaveSpeedWire", "envelope"]
 
 DEFAULT_URL = "https://api.wavespeed.ai"
-POLL_FIRST_S = 0.5
-POLL_MAX_S = 2.0
+POLL_FIRST_S = 0.1
+POLL_MAX_S = 0.5
 SERVICE = "wavespeed"
 
 CAPABILITIES = Capabilities(
@@ -71,6 +72,8 @@ class WaveSpeedWire:
         self.client = client
         self._key = key
         self.base_url = base_url.rstrip("/")
+        self._completed: dict[str, Mapping[str, object]] = {}
+        """The completed poll answers not yet fetched, by prediction id: they carry the outputs."""
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self._key}"}
@@ -135,6 +138,7 @@ class WaveSpeedWire:
             data = envelope(response, "poll the job")
             status = str(data.get("status", ""))
             if status == "completed":
+                self._completed[remote.request_id] = data
                 return
             if status in {"failed", "cancelled", "timeout"}:
                 raise EngineError(f"{SERVICE}: prediction {remote.request_id} {status}: {data.get('error') or '-'}")
@@ -144,11 +148,14 @@ class WaveSpeedWire:
             interval = min(POLL_MAX_S, interval * 1.5)
 
     async def fetch(self, spec: ModelSpec, remote: RemoteJob) -> tuple[str, Mapping[str, object]]:
-        response = await send(
-            self.client, "GET", remote.result_url, service=SERVICE, what="fetch the result", policy=IDEMPOTENT,
-            headers=self._headers(),
-        )
-        outputs = envelope(response, "fetch the result").get("outputs")
+        data = self._completed.pop(remote.request_id, None)
+        if data is None:
+            response = await send(
+                self.client, "GET", remote.result_url, service=SERVICE, what="fetch the result", policy=IDEMPOTENT,
+                headers=self._headers(),
+            )
+            data = envelope(response, "fetch the result")
+        outputs = data.get("outputs")
         if not isinstance(outputs, list) or not outputs or not isinstance(outputs[0], str):
             raise EngineError(f"{SERVICE}: prediction {remote.request_id} completed without an output")
         return outputs[0], {}

@@ -7,7 +7,8 @@ file downloads for uploads and outputs).
 What it does as fal does: ``Authorization: Key id:secret`` (401 otherwise, 403 when the
 balance is exhausted); status and result URLs under ``owner/app`` only, whatever the
 model's path; 202 with ``queue_position`` while queued, ``logs`` while running, 200 once
-COMPLETED; input validation against each model's schema reported as a 422 with a
+COMPLETED, or over the status stream (server-sent events on ``…/status/stream``, one status
+per event, ending after COMPLETED); input validation against each model's schema reported as a 422 with a
 pydantic ``detail`` list at *result* time (the queue accepts anything); failures as
 COMPLETED with ``error``/``error_type``; results that expire; cancel as PUT.
 
@@ -15,16 +16,23 @@ Faults (``fake.queue.faults.add(kind, fault)``, kinds ``submit``, ``status``, ``
 ``cancel``, ``initiate``, ``upload``, ``file``): ``ingress_502/503/504`` (nginx HTML, no
 ``x-fal-request-id``), ``rate_limit`` (429 with ``Retry-After``), ``server_error``,
 ``user_timeout`` (504 with ``X-Fal-Request-Timeout-Type: user``), ``drop``, ``slow``, and
-for ``submit`` also ``drop_after_accept`` (the job is queued, the answer is lost).
+for ``submit`` also ``drop_after_accept`` (the job is queued, the answer is lost), for ``stream``
+also ``drop_midway`` (one event, then the connection is cut).
 Job faults (``fake.job_faults.add("job", ...)``): ``runner_disconnected``, ``request_timeout``.
+
+A job moves on by status polls (``queue_polls``, ``progress_polls``; each stream event counts
+as one), or, with ``run_s``, by the clock: the model runs as the job is submitted and the job
+is COMPLETED ``run_s`` seconds later, whenever that is observed (``completed_at`` is that moment).
 """
 
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +40,7 @@ import numpy as np
 
 from bridge.fakes.fal_schemas import SCHEMAS, field_error, validate
 from bridge.fakes.model import SR, fake_generate, fake_inpaint, fake_transform, read_input, write_output
-from bridge.fakes.server import FakeServer, Faults, Reply, Request, json_reply
+from bridge.fakes.server import FakeServer, Faults, Reply, Request, StreamDropped, json_reply
 
 __all__ = ["UNSEEDED", "FakeFal", "TEST_KEY"]
 
@@ -53,6 +61,9 @@ class _Job:
     cancelled: bool = False
     fault: str | None = None
     logs: list[dict[str, str]] = field(default_factory=list)
+    ready_at: float | None = None
+    """With ``run_s``: when the job completes."""
+    outcome: tuple[dict[str, Any] | None, tuple[int, dict[str, Any]] | None] | None = None
 
 
 class FakeFal:
@@ -60,8 +71,12 @@ class FakeFal:
 
     def __init__(self, *, key: str = TEST_KEY, queue_polls: int = 2, progress_polls: int = 1,
                  delay: int = 0, gain_db: float = -1.5, result_ttl_s: float = 360.0, queue_port: int = 0,
-                 rest_port: int = 0) -> None:
+                 rest_port: int = 0, run_s: float | None = None, stream: bool = True,
+                 stream_step_s: float = 0.05) -> None:
         self.key = key
+        self.run_s = run_s
+        self.stream = stream
+        self.stream_step_s = stream_step_s
         self.locked = False
         self.queue_polls = queue_polls
         self.progress_polls = progress_polls
@@ -78,6 +93,7 @@ class FakeFal:
         app = r"(?P<owner>[\w.-]+)/(?P<app>[\w.-]+)"
         self.queue = FakeServer([
             ("GET", rf"/{app}/requests/(?P<id>[\w-]+)/status", "status", self._status),
+            ("GET", rf"/{app}/requests/(?P<id>[\w-]+)/status/stream", "stream", self._stream),
             ("GET", rf"/{app}/requests/(?P<id>[\w-]+)", "result", self._result),
             ("PUT", rf"/{app}/requests/(?P<id>[\w-]+)/cancel", "cancel", self._cancel),
             ("POST", r"/sync/(?P<model>.+)", "sync", self._sync),
@@ -128,6 +144,8 @@ class FakeFal:
         if fault == "drop_after_accept" and kind == "submit":
             self._submit(request)
             return Reply(0, drop=True)
+        if fault == "drop_midway" and kind == "stream":
+            return self._stream(request, cut_after=1)
         return None
 
     def _auth(self, request: Request) -> Reply | None:
@@ -162,6 +180,9 @@ class FakeFal:
         except ValueError:
             return json_reply(422, {"detail": [{"loc": ["body"], "msg": "JSON decode error", "type": "json_invalid"}]})
         job = _Job(str(uuid.uuid4()), model, body if isinstance(body, dict) else {}, fault=self.job_faults.take("job"))
+        if self.run_s is not None:
+            job.outcome = self._outcome(job)
+            job.ready_at = time.monotonic() + self.run_s
         with self._lock:
             self.jobs[job.id] = job
             self.accepted.append(job.id)
@@ -183,18 +204,52 @@ class FakeFal:
             return json_reply(404, {"detail": "Request not found"})
         with self._lock:
             self._advance(job)
-        logs = job.logs if request.query.get("logs") in {"1", "true"} else None
+            body = self._status_body(job, logs=request.query.get("logs") in {"1", "true"})
+        return json_reply(200 if job.state == "COMPLETED" else 202, body, {"x-fal-request-id": job.id})
+
+    def _stream(self, request: Request, cut_after: int | None = None) -> Reply:
+        """The status stream: an event per status until COMPLETED (``text/event-stream``)."""
+        if not self.stream:
+            return json_reply(404, {"detail": f"Path {request.path} not found"})
+        if (denied := self._auth(request)) is not None:
+            return denied
+        job = self._job(request)
+        if job is None:
+            return json_reply(404, {"detail": "Request not found"})
+        logs = request.query.get("logs") in {"1", "true"}
+
+        def events() -> Iterator[bytes]:
+            sent = 0
+            while True:
+                with self._lock:
+                    self._advance(job)
+                    body = self._status_body(job, logs=logs)
+                yield f"data: {json.dumps(body)}\n\n".encode()
+                sent += 1
+                if job.state == "COMPLETED":
+                    return
+                if cut_after is not None and sent >= cut_after:
+                    raise StreamDropped
+                step = self.stream_step_s
+                if job.ready_at is not None:
+                    step = max(0.0, min(step, job.ready_at - time.monotonic()))
+                time.sleep(step)
+
+        return Reply(200, chunks=events(), headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache",
+                                                    "x-fal-request-id": job.id})
+
+    def _status_body(self, job: _Job, *, logs: bool) -> dict[str, Any]:
         body: dict[str, Any] = {"status": job.state, "request_id": job.id, **self._urls(job)}
         if job.state == "IN_QUEUE":
             body["queue_position"] = max(0, self.queue_polls - job.polls)
         else:
-            body["logs"] = logs
+            body["logs"] = job.logs if logs else None
         if job.state == "COMPLETED":
             body["metrics"] = {"inference_time": 0.01}
             if job.error is not None and job.error[0] >= 500:
                 body["error"] = job.error[1]["detail"]
                 body["error_type"] = job.error[1].get("error_type")
-        return json_reply(200 if job.state == "COMPLETED" else 202, body, {"x-fal-request-id": job.id})
+        return body
 
     def _advance(self, job: _Job) -> None:
         job.polls += 1
@@ -202,6 +257,12 @@ class FakeFal:
             return
         if job.cancelled:
             self._complete(job, error=(400, {"detail": "Request was cancelled", "error_type": "request_cancelled"}))
+        elif job.ready_at is not None:
+            if time.monotonic() >= job.ready_at:
+                self._complete(job)
+                job.completed_at = job.ready_at
+            else:
+                job.state = "IN_PROGRESS"
         elif job.polls > self.queue_polls + self.progress_polls:
             self._complete(job)
         elif job.polls > self.queue_polls:
@@ -212,20 +273,23 @@ class FakeFal:
     def _complete(self, job: _Job, error: tuple[int, dict[str, Any]] | None = None) -> None:
         job.state = "COMPLETED"
         job.completed_at = time.monotonic()
-        if error is None and job.fault == "runner_disconnected":
-            error = (503, {"detail": "Runner disconnected", "error_type": "runner_disconnected"})
-        elif error is None and job.fault == "request_timeout":
-            error = (504, {"detail": "Request timed out", "error_type": "request_timeout"})
         if error is None:
-            problems = validate(job.model, job.body)
-            if problems:
-                error = (422, {"detail": problems})
-            else:
-                try:
-                    job.output = self._run_model(job.model, job.body)
-                except _ModelError as exc:
-                    error = (422, {"detail": [field_error(exc.field, exc.message, "value_error", None)]})
+            job.output, error = job.outcome or self._outcome(job)
         job.error = error
+
+    def _outcome(self, job: _Job) -> tuple[dict[str, Any] | None, tuple[int, dict[str, Any]] | None]:
+        """What the model makes of the job: its output, or the error the service reports."""
+        if job.fault == "runner_disconnected":
+            return None, (503, {"detail": "Runner disconnected", "error_type": "runner_disconnected"})
+        if job.fault == "request_timeout":
+            return None, (504, {"detail": "Request timed out", "error_type": "request_timeout"})
+        problems = validate(job.model, job.body)
+        if problems:
+            return None, (422, {"detail": problems})
+        try:
+            return self._run_model(job.model, job.body), None
+        except _ModelError as exc:
+            return None, (422, {"detail": [field_error(exc.field, exc.message, "value_error", None)]})
 
     def _result(self, request: Request) -> Reply:
         if (denied := self._auth(request)) is not None:

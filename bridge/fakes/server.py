@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import re
 import socket
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-__all__ = ["Faults", "FakeServer", "Reply", "Request", "Seen", "json_reply"]
+__all__ = ["Faults", "FakeServer", "Reply", "Request", "Seen", "StreamDropped", "json_reply"]
 
 
 _NGINX = ("<html><head><title>{code}</title></head><body><center><h1>{code}</h1></center>"
@@ -45,6 +46,13 @@ class Reply:
     headers: Mapping[str, str] = field(default_factory=dict)
     drop: bool = False
     """Close the connection without answering."""
+    chunks: Iterable[bytes] | None = None
+    """A streamed body, sent chunk by chunk as it is produced (``Transfer-Encoding: chunked``); raising
+    :class:`StreamDropped` from it closes the connection mid-stream, as a proxy that gives up does."""
+
+
+class StreamDropped(Exception):
+    """Raised by a streamed body to cut the connection without ending the stream."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +105,15 @@ def generic_fault(fault: str, request_id_header: str | None) -> Reply | None:
     return None
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a client that went away (a cancelled job, a closed client): nothing to report
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class FakeServer:
     """An HTTP server on ``127.0.0.1`` serving ``routes``; ``kind_of`` names each route for faults."""
 
@@ -107,8 +124,7 @@ class FakeServer:
         self.on_fault = on_fault
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", port), self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -187,9 +203,29 @@ class FakeServer:
                 self.send_response(reply.status)
                 for name, value in reply.headers.items():
                     self.send_header(name, value)
+                if reply.chunks is not None:
+                    self._stream(reply.chunks)
+                    return
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 self.wfile.write(reply.body)
+
+            def _stream(self, chunks: Iterable[bytes]) -> None:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                try:
+                    for chunk in chunks:
+                        if chunk:
+                            self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                            self.wfile.flush()
+                except StreamDropped:
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                except OSError:  # the client went away: nothing to finish
+                    self.close_connection = True
+                    return
+                self.wfile.write(b"0\r\n\r\n")
 
             do_GET = do_POST = do_PUT = do_DELETE = _serve
 

@@ -247,7 +247,8 @@ def _fit_and_splice(
         a, b = (s, e) if result.regenerated is None else (min(s, result.regenerated[0] - lo),
                                                           max(e, result.regenerated[1] - lo))
         try:
-            fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b)
+            fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b,
+                                              needed=(s, e))
             fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
         except AlignmentError as exc:
             if not accept_misaligned:

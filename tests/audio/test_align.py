@@ -74,3 +74,19 @@ def test_left_right_disagreement_is_refused() -> None:
     shifted[END:] = np.roll(returned, 300, axis=0)[END:]
     with pytest.raises(AlignmentError, match="left context lags"):
         align(MUSIC, shifted, start=START, end=END, sr=SR, min_ncc=0.3)
+
+
+@pytest.mark.parametrize("lag", [0, 1105])
+def test_fitting_only_what_is_needed_gives_the_same_frames(lag: int) -> None:
+    """A 30 s answer at 44.1 kHz fitted onto 48 kHz, resampling only the range and the context the lag
+    is searched on: the range comes out as when the whole answer is resampled."""
+    music = loop(SR, 30.0, channels=2, seed=5)
+    source = resample(music, SR, 48000)
+    start, end = 10 * SR, 12 * SR
+    returned = render(music, lag=lag, gain_db=-1.0, seed=2)[: len(music)]
+    s, e = round(start * 48000 / SR), round(end * 48000 / SR)
+    whole, a1 = fit_returned(source, returned, SR, sr=48000, start=s, end=e)
+    part, a2 = fit_returned(source, returned, SR, sr=48000, start=s, end=e, needed=(s, e))
+    assert a1.lag == a2.lag and abs(a1.ncc - a2.ncc) < 1e-6 and abs(a1.gain - a2.gain) < 1e-6
+    assert np.max(np.abs(whole[s:e] - part[s:e])) < 1e-5
+    assert not np.any(part[: s // 2]) and not np.any(part[-(len(part) - e) // 2 :])  # the rest is not computed

@@ -6,6 +6,7 @@ import asyncio
 import json
 import socket
 import threading
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
@@ -144,7 +145,8 @@ FAULT_CASES = [("status", f) for f in TRANSIENT] + [
 
 @pytest.mark.parametrize("kind,fault", FAULT_CASES)
 def test_transient_faults_are_retried_with_one_submit(source: Path, kind: str, fault: str) -> None:
-    with FakeFal(queue_polls=0, progress_polls=1) as fake:
+    # status faults on a service without the status stream, which is polled
+    with FakeFal(queue_polls=0, progress_polls=1, stream=kind != "status") as fake:
         fake.queue.faults.slow_s = fake.rest.faults.slow_s = 0.3
         server = fake.rest if kind in {"file", "initiate", "upload"} else fake.queue
         server.faults.add(kind, fault, times=2)
@@ -152,6 +154,41 @@ def test_transient_faults_are_retried_with_one_submit(source: Path, kind: str, f
         take = edit(fal_engine(fake), source, 14.0, 14.2, context_s=None if kind in {"initiate", "upload"} else 3.0)
         check_take(take, source, 14.0, 14.2)
         assert fake.submits() == 1 and server.count(kind) >= (1 if fault == "slow" else 3)
+
+
+@pytest.mark.parametrize("fault", ["ingress_502", "rate_limit", "server_error", "drop", "drop_midway"])
+def test_a_broken_status_stream_falls_back_to_a_poll_and_is_reopened(source: Path, fault: str) -> None:
+    with FakeFal(queue_polls=2, progress_polls=2) as fake:
+        fake.queue.faults.add("stream", fault)
+        take = edit(fal_engine(fake), source, 14.0, 14.2, context_s=3.0)
+        check_take(take, source, 14.0, 14.2)
+        assert fake.submits() == 1 and fake.queue.count("status") == 1 and fake.queue.count("stream") == 2
+
+
+@pytest.mark.parametrize("sync_mode", [False, True])
+def test_the_job_is_followed_on_the_status_stream(fal: FakeFal, source: Path, sync_mode: bool) -> None:
+    progress: list[Progress] = []
+    take = edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0, progress=progress,
+                params={"sync_mode": sync_mode})
+    check_take(take, source, 14.0, 14.2)
+    kinds = [seen.kind for seen in fal.queue.requests + fal.rest.requests]
+    # a 6.2 s excerpt goes inline; the result is downloaded, unless it comes inline (sync_mode)
+    assert kinds == ["submit", "stream", "result"] + ([] if sync_mode else ["file"])
+    states = [p.state for p in progress]
+    assert "queued" in states and "running" in states
+
+
+def test_a_service_without_the_stream_is_polled(source: Path) -> None:
+    with FakeFal(queue_polls=1, progress_polls=1, stream=False) as fake:
+        edit(fal_engine(fake), source, 14.0, 14.2, context_s=3.0)
+        assert fake.queue.count("stream") == 1 and fake.queue.count("status") == 3  # asked once, then polled
+
+
+def test_a_stream_that_never_says_anything_is_given_up_for_polling(source: Path) -> None:
+    with FakeFal(queue_polls=3, progress_polls=1) as fake:
+        fake.queue.faults.add("stream", "ingress_502", times=10)
+        edit(fal_engine(fake), source, 14.0, 14.2, context_s=3.0)
+        assert fake.queue.count("stream") == 3 and fake.queue.count("status") == 5 and fake.submits() == 1
 
 
 def test_submit_rate_limit_is_retried_after_the_wait(fal: FakeFal, source: Path, backoff: list[float]) -> None:
@@ -348,3 +385,19 @@ def test_keys_stay_out_of_logs(fal: FakeFal, source: Path, caplog: pytest.LogCap
         take = edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0)
     assert fal.key.split(":")[1] not in caplog.text
     assert fal.key.split(":")[1] not in take.manifest_path.read_text()
+
+
+def test_server_sent_events_are_read_as_the_standard_says() -> None:
+    from bridge.engines.fal import read_events
+
+    lines = [": keep-alive", "", "event: status", "id: 1", 'data: {"status":', 'data:"IN_QUEUE"}', "", "retry: 10",
+             "", 'data: {"status": "COMPLETED"}']
+
+    async def collect() -> list[str]:
+        async def source() -> AsyncIterator[str]:
+            for line in lines:
+                yield line
+
+        return [data async for data in read_events(source())]
+
+    assert asyncio.run(collect()) == ['{"status":\n"IN_QUEUE"}', '{"status": "COMPLETED"}']

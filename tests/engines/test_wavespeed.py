@@ -30,6 +30,8 @@ def test_inpainting_uploads_polls_and_splices(wavespeed: FakeWaveSpeed, source: 
     assert [p.state for p in progress][:5] == ["reading", "uploading", "submitting", "submitted", "queued"]
     assert wavespeed.server.count("ticket") == 1 and wavespeed.server.count("put") == 1
     assert wavespeed.server.count("upload") == 0 and wavespeed.submits() == 1
+    # created, processing, completed: the completed answer carries the outputs, nothing is fetched twice
+    assert wavespeed.server.count("result") == 3
 
 
 def test_transform_with_a_codec_delay(source: Path) -> None:

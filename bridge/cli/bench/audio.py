@@ -10,6 +10,8 @@
   range: end to end, less the time the fake spent answering (it runs in this process),
   is the bridge's own overhead; and the bytes sent to the service against the WAV size
   of the excerpt.
+* **Completion to take on disk**: jobs against the fake fal.ai whose model takes a
+  moment: from the instant the fake marks a job COMPLETED to the take being written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -34,8 +37,10 @@ from bridge.audio.signals import loop
 from bridge.audio.splice import splice
 from bridge.audio.take import write_manifest, write_patch
 from bridge.audio.window import plan_window
+from bridge.fakes.server import Seen
 
-__all__ = ["fill_memory", "peak_memory", "time_floor", "time_hosted", "time_job", "time_local", "write_source"]
+__all__ = ["fill_memory", "peak_memory", "time_completion", "time_floor", "time_hosted", "time_job", "time_local",
+           "write_source"]
 
 SR = 48000
 MODEL_SR = 44100
@@ -194,8 +199,18 @@ def fill_memory(source: Path) -> dict[str, float]:
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
-def time_hosted(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
-    """One fal inpainting job against the fake with zero model time: overhead and bytes sent."""
+@dataclass(frozen=True)
+class _HostedJob:
+    seconds: float
+    completion_lag_s: float
+    """From the fake marking the job COMPLETED to its take on disk."""
+    seen: list[Seen]
+    """The requests the fake answered for the job."""
+
+
+def _hosted_jobs(source: Path, at_s: float, count: int, *, run_s: float) -> list[_HostedJob]:
+    """A warm-up job, then ``count`` fal inpainting jobs in a row against the fake (its model takes
+    ``run_s``), on one open engine as in the daemon."""
     import asyncio
     import dataclasses
 
@@ -205,27 +220,51 @@ def time_hosted(source: Path, out_dir: Path, at_s: float) -> dict[str, float]:
     from bridge.jobs.edit import run_edit
     from bridge.model import EditRequest
 
-    with FakeFal(queue_polls=0, progress_polls=0, gain_db=0.0) as fake:
+    jobs: list[_HostedJob] = []
+    with FakeFal(run_s=run_s, gain_db=0.0) as fake:
         settings = dataclasses.replace(
             load_settings(), fal=ServiceSettings(url=fake.queue_url, rest_url=fake.rest_url, key=TEST_KEY))
         req = EditRequest(source=source, start=at_s, end=at_s + RANGE_S, prompt="bench", engine="fal",
                           context_s=CONTEXT_S, patch=True, seed=1)
 
-        async def job() -> tuple[Path, float]:
-            # the engine (and its HTTP client) is open already, as in the daemon
+        servers = (fake.queue, fake.rest)
+
+        async def run() -> None:
             engine = FalEngine(key=TEST_KEY, queue_url=fake.queue_url, rest_url=fake.rest_url)
             try:
-                t0 = time.perf_counter()
-                path = (await run_edit(req, engine, settings)).path
-                return path, time.perf_counter() - t0
+                for i in range(count + 1):
+                    before = [len(server.requests) for server in servers]
+                    t0 = time.perf_counter()
+                    take = await run_edit(req, engine, settings)
+                    done, took = time.monotonic(), time.perf_counter() - t0
+                    completed = fake.jobs[fake.accepted[-1]].completed_at
+                    take.path.unlink()
+                    take.manifest_path.unlink()
+                    if i and completed is not None:
+                        seen = [r for server, n in zip(servers, before, strict=True) for r in server.requests[n:]]
+                        jobs.append(_HostedJob(took, done - completed, seen))
             finally:
                 await engine.aclose()
 
-        take, total = asyncio.run(job())
-        seen = fake.queue.requests + fake.rest.requests
+        asyncio.run(run())
+    return jobs
+
+
+def time_hosted(source: Path, at_s: float, count: int) -> dict[str, float]:
+    """fal inpainting jobs against the fake with zero model time, medians: the time end to end, the time
+    the fake spent answering (it runs in this process), the bridge's own share, and the bytes sent."""
+    jobs = _hosted_jobs(source, at_s, count, run_s=0.0)
     excerpt_wav = 44 + 4 * round((RANGE_S + 2 * CONTEXT_S) * MODEL_SR)
-    take.unlink()
-    take.with_name(take.name + ".json").unlink()
-    in_fake = sum(r.seconds for r in seen)
-    return {"end_to_end_ms": total * 1e3, "in_fake_ms": in_fake * 1e3, "bridge_ms": (total - in_fake) * 1e3,
-            "requests": len(seen), "bytes_sent": sum(r.bytes_in for r in seen), "excerpt_wav_bytes": excerpt_wav}
+    in_fake = [sum(r.seconds for r in job.seen) for job in jobs]
+    return {"end_to_end_ms": statistics.median(j.seconds for j in jobs) * 1e3,
+            "in_fake_ms": statistics.median(in_fake) * 1e3,
+            "bridge_ms": statistics.median(j.seconds - f for j, f in zip(jobs, in_fake, strict=True)) * 1e3,
+            "requests": len(jobs[0].seen), "bytes_sent": sum(r.bytes_in for r in jobs[0].seen),
+            "excerpt_wav_bytes": excerpt_wav}
+
+
+def time_completion(source: Path, at_s: float, count: int, *, run_s: float = 0.5) -> dict[str, float]:
+    """From the fake marking each of ``count`` jobs COMPLETED to its take on disk: p50 and p99 in ms."""
+    ms = sorted(job.completion_lag_s * 1e3 for job in _hosted_jobs(source, at_s, count, run_s=run_s))
+    return {"jobs": float(count), "model_s": run_s, "p50_ms": statistics.median(ms),
+            "p99_ms": ms[min(len(ms) - 1, round(0.99 * (len(ms) - 1)))], "target_p50_ms": 100.0}
