@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import fft as sp_fft
 from scipy.signal import correlate
 
 from bridge.audio.ar import ArModel, burg, extrapolate, fill_two_sided
@@ -255,13 +256,23 @@ def _shift_scores(feat: _Features, template: range, shifts: NDArray[np.int64]) -
     ones = np.ones(length)
     tt = (t**2).sum(axis=1)
     # slide the template over every position p of the padded axis
-    cross = correlate(f, t, mode="valid", method="fft")[:, 0]
+    cross = _band_correlation(f, t)
     energy = correlate(f2, ones, mode="valid", method="fft")
     tmass = correlate(w, tt, mode="valid", method="fft")
     count = correlate(w, ones, mode="valid", method="fft")
     pos = pad + template.start + shifts
     ssd = energy[pos] - 2.0 * cross[pos] + tmass[pos]
     return np.maximum(ssd, 0.0), np.rint(count[pos])
+
+
+def _band_correlation(f: Signal, t: Signal) -> Signal:
+    """``Σ_b Σ_k f[p + k, b] · t[k, b]`` for every ``p`` where ``t`` fits in ``f`` (valid correlation,
+    summed over bands): the bands' spectra multiplied and summed one band at a time, one inverse FFT."""
+    n = sp_fft.next_fast_len(len(f), real=True)
+    acc = np.zeros(n // 2 + 1, dtype=np.complex128)
+    for b in range(f.shape[1]):
+        acc += sp_fft.rfft(f[:, b], n) * np.conj(sp_fft.rfft(t[:, b], n))
+    return np.asarray(sp_fft.irfft(acc, n)[: len(f) - len(t) + 1], dtype=np.float64)
 
 
 def _fill_long(x: NDArray[np.floating], sr: int, start: int, end: int, *, seed: int,
