@@ -11,12 +11,15 @@ check arguments and queue jobs.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
 import signal
+import sys
+import threading
 from collections.abc import Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,6 +122,10 @@ class Daemon:
 
     async def startup(self) -> None:
         settings = self.settings
+        # the jobs' file and audio work runs in threads below the event loop's priority, so that a
+        # pad press or a ping is answered at once however busy the jobs keep the cores
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(thread_name_prefix="job", initializer=_lower_thread_priority))
         self._lock = FolderLock(settings.data_dir)  # before the journal: one daemon per data folder
         self._journal = Journal(settings.data_dir / "jobs.sqlite", repair=True)
         self._journal.prune(keep_jobs=settings.history)
@@ -217,3 +224,14 @@ class Daemon:
         if self._lock is not None:
             self._lock.release()
         log.info("stopped", extra={"event": "stopped"})
+
+
+JOB_NICENESS = 5
+
+
+def _lower_thread_priority() -> None:
+    """In a job thread: a lower CPU priority than the event loop's (Linux sets it per thread; elsewhere
+    it would lower the whole process, so it is left alone)."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), JOB_NICENESS)

@@ -57,11 +57,16 @@ def make_engine(
     return factory(settings, client, executor)
 
 
+FILL_NICENESS = 10
+"""How much lower the fill processes' CPU priority is: a DAW, its audio thread and the daemon's
+replies come first on a machine whose cores the fills keep busy."""
+
+
 def fill_pool(workers: int) -> ProcessPoolExecutor | None:
     """Processes for the local engine's fills, started now (spawned: the daemon has threads)."""
     try:
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_follow_parent, initargs=(os.getpid(),))
+                                   initializer=_fill_worker, initargs=(os.getpid(),))
         for _ in range(workers):
             pool.submit(_warm_up)
     except (OSError, RuntimeError) as exc:
@@ -70,10 +75,15 @@ def fill_pool(workers: int) -> ProcessPoolExecutor | None:
     return pool
 
 
-def _follow_parent(parent: int) -> None:
-    """In a fill worker: exit when the daemon is gone (even after kill -9), never linger."""
+def _fill_worker(parent: int) -> None:
+    """In a fill worker: yield the CPU to everything else, and exit when the daemon is gone (even after
+    kill -9), never linger."""
+    import contextlib
     import threading
     import time
+
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on Windows
+        os.nice(FILL_NICENESS)
 
     def watch() -> None:
         while os.getppid() == parent:

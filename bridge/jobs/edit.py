@@ -157,7 +157,7 @@ async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progres
 
     timer.report(on_progress, "reading")
     native = await timer.run("read_window", read_frames, info, window.read_start, window.read_stop, native=True)
-    audio = to_float(native)
+    audio = await timer.run("to_float", to_float, native)  # tens of MB: not on the event loop
     start, end = window.local_range
     fade = min(round(req.fade_ms / 1000.0 * info.sr), (end - start) // 2)  # ms -> frames, once
     job = EngineJob(

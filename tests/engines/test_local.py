@@ -40,3 +40,21 @@ def test_a_broken_pool_falls_back_to_threads() -> None:
     assert first.fit is Fit.JOINED and first.audio.shape == (2400, 2) and np.isfinite(first.audio).all()
     assert np.array_equal(first.audio, second.audio)
     assert pool.calls == 1  # the broken pool is not tried again
+
+
+def test_the_fill_process_pool_gets_the_window_through_shared_memory_and_gives_it_back() -> None:
+    from pathlib import Path
+
+    from bridge.engines.registry import fill_pool
+
+    before = set(Path("/dev/shm").iterdir()) if Path("/dev/shm").is_dir() else set()
+    pool = fill_pool(1)
+    assert pool is not None
+    try:
+        in_process = asyncio.run(LocalEngine(pool).render(job()))
+    finally:
+        pool.shutdown()
+    in_thread = asyncio.run(LocalEngine().render(job()))
+    assert np.array_equal(in_process.audio, in_thread.audio) and in_process.details == in_thread.details
+    after = set(Path("/dev/shm").iterdir()) if Path("/dev/shm").is_dir() else set()
+    assert not {p for p in after - before if p.name.startswith("psm_")}  # the shared window is gone

@@ -9,7 +9,8 @@ The daemon and the fake services run as their own processes (``serve`` and
 * 100 ``local`` jobs (50 ms gaps) queued at once: jobs per second, and ping round trips
   meanwhile.
 * MIDI note to job accepted, through a private JACK server (``jackd -d dummy``) when
-  ``jackd`` is installed: a pad press from this process to ``/bridge/accepted`` at a subscriber.
+  ``jackd`` is installed: a pad press from this process to ``/bridge/accepted`` at a subscriber,
+  while 4 ``local`` jobs (2 s gaps, 60 s of context) run; and pings between the presses.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import soundfile as sf
+
 from bridge.cli.bench import jack
 from bridge.cli.bench.audio import write_source
 from bridge.control.osc import decode_packet, encode_message
@@ -32,6 +35,9 @@ from bridge.control.osc import decode_packet, encode_message
 __all__ = ["run_daemon_bench"]
 
 PING_EVERY_S = 0.002
+BUSY_JOBS = 4
+JACK_PERIOD = 128
+"""Frames per JACK cycle at 48 kHz (2.7 ms), a performer's setting: MIDI crosses JACK once a cycle."""
 
 
 def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
@@ -58,6 +64,11 @@ class _Client:
         except TimeoutError:
             return []
         return [(a, list(p)) for a, p in decode_packet(data)]
+
+    def drain(self) -> None:
+        """Read whatever is waiting, so that what comes next is timed from its own arrival."""
+        while self.receive(0.0001):
+            pass
 
     def ping(self, token: int, timeout: float = 2.0) -> float | None:
         t0 = time.perf_counter()
@@ -142,7 +153,7 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
     if not jack.available():
         return {"available": False, "reason": "jackd is not installed (Debian package jackd2)"}
     server = "inpaint-bridge-bench"  # one fixed name: never a user's server, and no registry entries pile up
-    with jack.private_server(server, period=256) as problem:
+    with jack.private_server(server, period=JACK_PERIOD) as problem:
         if problem is not None:
             return {"available": False, "reason": problem}
         import rtmidi
@@ -165,9 +176,22 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
             out.open_port(target)
             if not jack.connected(server, "bench", "Inpaint Bridge"):
                 return {"available": False, "reason": "the MIDI connection did not appear in jack_lsp"}
+            # the floor: the same press through JACK to an input of this process, in the same cycle
+            arrivals: list[float] = []
+            floor_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "bench-floor")
+            floor_in.set_callback(lambda message, _: arrivals.append(time.perf_counter())
+                                  if message[0][0] == 0x90 else None)
+            floor_in.open_virtual_port("floor")
+            if not jack.connect(server, "bench:", "bench-floor:floor"):
+                return {"available": False, "reason": "the floor's MIDI connection did not appear in jack_lsp"}
+            busy = _Busy(port, source)
             rtts: list[float] = []
+            floors: list[float] = []
+            pings: list[float] = []
             for i in range(presses + 5):  # the first few warm up the connection and are not counted
-                client.receive(0.001)
+                busy.keep_running()
+                client.drain()
+                arrivals.clear()
                 t0 = time.perf_counter()
                 out.send_message([0x90, 36, 100])
                 out.send_message([0x80, 36, 0])
@@ -177,10 +201,45 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
                     if any(a == "/bridge/accepted" for a, _ in got):
                         if i >= 5:
                             rtts.append(time.perf_counter() - t0)
+                            if arrivals:
+                                floors.append(arrivals[0] - t0)
                         break
-                time.sleep(0.05)
+                busy.keep_running()
+                client.drain()
+                rtt = client.ping(1_000_000 + i)
+                if rtt is not None and i >= 5:
+                    pings.append(rtt)
+                time.sleep(0.02)
             out.close_port()
-            return {"available": True, "presses": presses, **_percentiles(rtts)}
+            floor_in.close_port()
+            return {"available": True, "presses": presses, **_percentiles(rtts), "floor": _percentiles(floors),
+                    "jack_period": JACK_PERIOD, "busy_jobs": BUSY_JOBS,
+                    "busy_done": busy.done, "ping": _percentiles(pings), "target_p99_ms": 10.0,
+                    "target_ping_p99_ms": 5.0}
+
+
+class _Busy:
+    """Keeps :data:`BUSY_JOBS` local jobs (2 s gaps, 60 s of context each side) running, from a client of its own."""
+
+    def __init__(self, port: int, source: Path) -> None:
+        self.client = _Client(port)
+        self.source = source
+        self.duration = float(sf.info(str(source)).duration)
+        self.running = 0
+        self.done = 0
+        self._sent = 0
+
+    def keep_running(self) -> None:
+        while got := self.client.receive(0.0005):
+            for address, _ in got:
+                if address in ("/bridge/done", "/bridge/error"):
+                    self.running -= 1
+                    self.done += 1
+        while self.running < BUSY_JOBS:
+            at = self.duration / 3 + (self.duration / 3 - 2.0) * (self._sent % 8) / 8
+            self.client.send("/bridge/inpaint", str(self.source), at, at + 2.0, "", "keep", 1, "context", 60.0)
+            self.running += 1
+            self._sent += 1
 
 
 def run_daemon_bench(*, quick: bool = False) -> dict[str, object]:
@@ -247,8 +306,17 @@ def print_daemon_report(report: dict[str, object]) -> None:
     midi = report["midi_to_accepted"]
     assert isinstance(midi, dict)
     if midi.get("available"):
-        print(f"MIDI note (JACK) to /bridge/accepted: p50 {midi['p50_ms']:.2f} ms, p99 {midi['p99_ms']:.2f} ms"
-              f" ({midi['count']}/{midi['presses']} presses)")
+        ping = midi["ping"]
+        assert isinstance(ping, dict)
+        floor = midi["floor"]
+        assert isinstance(floor, dict)
+        print(f"MIDI note (JACK) to /bridge/accepted while {midi['busy_jobs']} local jobs run (2 s gaps, 60 s context):"
+              f" p50 {midi['p50_ms']:.2f} ms, p99 {midi['p99_ms']:.2f} ms (target p99 < {midi['target_p99_ms']:g};"
+              f" {midi['count']}/{midi['presses']} presses, {midi['busy_done']} jobs done meanwhile)")
+        print(f"  floor, the same note through JACK ({midi['jack_period']} frames at 48 kHz) to an input of the bench:"
+              f" p50 {floor['p50_ms']:.2f} ms, p99 {floor['p99_ms']:.2f} ms")
+        print(f"  OSC ping meanwhile: p50 {ping['p50_ms']:.2f} ms, p99 {ping['p99_ms']:.2f} ms"
+              f" (target p99 < {midi['target_ping_p99_ms']:g})")
     else:
         print(f"MIDI note to /bridge/accepted: not measured ({midi['reason']})")
     print(f"{queue['jobs']} local jobs (50 ms gaps) queued at once: {queue['done']} done in {queue['seconds']:.1f} s,"

@@ -14,14 +14,14 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["available", "connected", "private_server"]
+__all__ = ["available", "connect", "connected", "private_server"]
 
 WAIT_S = 20.0
 
 
 def available() -> bool:
     """Whether jackd and its command-line clients are installed (Debian package jackd2)."""
-    return all(shutil.which(tool) for tool in ("jackd", "jack_wait", "jack_lsp"))
+    return all(shutil.which(tool) for tool in ("jackd", "jack_wait", "jack_lsp", "jack_connect"))
 
 
 @contextmanager
@@ -66,3 +66,14 @@ def connected(server: str, source: str, destination: str, *, timeout: float = WA
                 return True
         time.sleep(0.05)
     return False
+
+
+def connect(server: str, source: str, destination: str, *, timeout: float = WAIT_S) -> bool:
+    """Connect the first output port whose name starts with ``source`` to the port ``destination``, and
+    wait until the connection shows."""
+    listing = subprocess.run(["jack_lsp", "-s", server], capture_output=True, text=True, timeout=10).stdout
+    port = next((line.strip() for line in listing.splitlines() if line.strip().startswith(source)), None)
+    if port is None:
+        return False
+    subprocess.run(["jack_connect", "-s", server, port, destination], capture_output=True, text=True, timeout=10)
+    return connected(server, port, destination, timeout=timeout)
