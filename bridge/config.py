@@ -60,7 +60,7 @@ from bridge import checks
 from bridge.errors import BadValue, BridgeError, ConfigError
 from bridge.model import DEFAULT_ENGINE, DEFAULT_FADE_MS, ENGINE_NAMES, MAX_FADE_MS
 
-__all__ = ["Budget", "ServiceSettings", "Settings", "load_settings", "read_toml", "redact"]
+__all__ = ["Budget", "LinkSettings", "ServiceSettings", "Settings", "load_settings", "read_toml", "redact"]
 
 APP = "inpaint-bridge"
 MAX_CONFIG_BYTES = 1 << 20
@@ -74,6 +74,15 @@ class ServiceSettings:
     rest_url: str | None = None
     key: str | None = field(default=None, repr=False)
     concurrency: int = 2
+
+
+@dataclass(frozen=True)
+class LinkSettings:
+    """The ``[link]`` section: join an Ableton Link session for tempo and phase."""
+
+    enabled: bool = False
+    quantum: float = 4.0
+    """Beats per bar, for bar boundaries and phase (MIDI clock's bars too)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +116,7 @@ class Settings:
     live_port: int = 9131
     """UDP port of the Live remote script on 127.0.0.1 (``/bridge/live`` asks it to capture)."""
     budget: Budget = field(default_factory=Budget)
+    link: LinkSettings = field(default_factory=LinkSettings)
     prices: dict[str, float] = field(default_factory=dict)
     """USD per request by model id, over the published price table."""
 
@@ -173,13 +183,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         values["midi"] = _read_midi(doc.get("midi", {}))
         values["live_port"] = _read_live(doc.get("live", {}), environ)
         values["budget"] = _read_budget(doc.get("budget", {}))
+        values["link"] = _read_link(doc.get("link", {}))
         values["prices"] = {str(k): checks.number(f"prices.{k}", v, 0, 1000) for k, v in doc.get("prices", {}).items()}
     return Settings(config_dir=config_dir, data_dir=data_dir, **values)  # type: ignore[arg-type]
 
 
 def _read_file(path: Path) -> dict[str, dict[str, object]]:
     doc = read_toml(path, max_bytes=MAX_CONFIG_BYTES, error=ConfigError)
-    unknown = set(doc) - {"defaults", "midi", "live", "budget", "prices", *_SERVICE_KEYS}
+    unknown = set(doc) - {"defaults", "midi", "live", "budget", "link", "prices", *_SERVICE_KEYS}
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {', '.join(sorted(unknown))}")
     for name, section in doc.items():
@@ -246,6 +257,12 @@ def _read_live(section: dict[str, object], environ: Mapping[str, str]) -> int:
         with checks.where("", ConfigError):
             return checks.integer("INPAINT_BRIDGE_LIVE_PORT", from_env, 1, 65535, text_ok=True)
     return checks.integer("live.port", section.get("port", 9131), 1, 65535)
+
+
+def _read_link(section: dict[str, object]) -> LinkSettings:
+    _unknown_keys("link", section, {"enabled", "quantum"})
+    return LinkSettings(enabled=checks.boolean("link.enabled", section.get("enabled", False)),
+                        quantum=checks.number("link.quantum", section.get("quantum", 4.0), 1, 16))
 
 
 def _read_budget(section: dict[str, object]) -> Budget:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -41,6 +42,9 @@ from bridge.files import FolderLock
 from bridge.jobs.journal import Journal
 from bridge.jobs.presets import load_presets
 from bridge.jobs.runner import Runner
+
+if TYPE_CHECKING:
+    from bridge.control.link import LinkTime
 
 __all__ = ["Daemon", "Network", "ServeOptions"]
 
@@ -65,6 +69,9 @@ class ServeOptions:
     midi_map: str = "generic"
     spool: Path | None = None
     """The spool folder (default: the data folder's ``spool``)."""
+    link: bool = False
+    """Join the Ableton Link session: the beat for quantized delivery (MIDI clock otherwise)."""
+    quantum: float = 4.0
 
     def __post_init__(self) -> None:
         try:
@@ -73,6 +80,8 @@ class ServeOptions:
             raise BadValue("--listen", self.host, "must be an IP address") from None
         if not loopback and not self.allow:
             raise BadValue("--listen", self.host, "a non-loopback address needs --allow CIDR for the senders to accept")
+        if not 1 <= self.quantum <= 16:
+            raise BadValue("--quantum", self.quantum, "must be 1..16 beats per bar")
         checks.integer("--osc-port", self.port, 0, 65535)
 
 
@@ -88,6 +97,7 @@ class Daemon:
     _client: httpx.AsyncClient | None = None
     _journal: Journal | None = None
     _pool: ProcessPoolExecutor | None = None
+    _link: LinkTime | None = None
     spool: Spool | None = None
     _signals: int = 0
     _lock: FolderLock | None = None
@@ -141,8 +151,12 @@ class Daemon:
                         fallback_local=settings.fallback_local, local_workers=self.options.local_workers)
         context = Context(settings=settings, runner=runner, roots=roots, presets=load_presets(settings.config_dir),
                           notifier=notifier, stats=self._stats, notice=journal.notice)
-        notifier.quantize = lambda: bool(context.session.options.get("quantize"))
         self.context = context
+        if self.options.link:
+            from bridge.control.link import LinkTime
+
+            self._link = notifier.time = LinkTime(quantum=self.options.quantum)
+            log.info("joined the Ableton Link session (quantum %g)", self.options.quantum, extra={"event": "link"})
 
         def on_osc(address: str, params: list[object], sender: tuple[str, int]) -> list[Outgoing]:
             return [(sender, *to_osc(reply)) for reply in handle_message(context, address, params, sender)]
@@ -191,6 +205,9 @@ class Daemon:
             log.warning("MIDI unavailable, running without it: %s", exc, extra={"event": "midi_unavailable"})
             return
         context.notifier.midi = control
+        control.clock.quantum = self.options.quantum
+        if context.notifier.time is None:  # Link, when on, gives the beat; MIDI clock otherwise
+            context.notifier.time = control.clock
         log.info("MIDI via %s: input %r, LED output %r, map %r", control.ports.api, *control.ports.names,
                  controller.name, extra={"event": "midi_ready"})
 
@@ -202,6 +219,10 @@ class Daemon:
             self.endpoint.send(dest, address, args)
 
     async def shutdown(self) -> None:
+        if self.context is not None:
+            self.context.notifier.release()
+        if self._link is not None:
+            self._link.close()
         if self.spool is not None:
             await self.spool.stop()
         if self.endpoint is not None:

@@ -11,8 +11,8 @@ from pathlib import Path
 from bridge import checks
 from bridge.errors import BadValue
 
-__all__ = ["DEFAULT_ENGINE", "DEFAULT_FADE_MS", "ENGINE_NAMES", "EditRequest", "Operation", "TakeInfo", "Value",
-           "check_range", "default_seed"]
+__all__ = ["DEFAULT_ENGINE", "DEFAULT_FADE_MS", "ENGINE_NAMES", "EditRequest", "Operation", "Quantize", "TakeInfo",
+           "Value", "check_quantize", "check_range", "default_seed", "parse_quantize"]
 
 Value = float | int | str | bool
 """A scalar option or parameter value, as OSC, TOML, JSON and the command line carry it."""
@@ -125,3 +125,49 @@ class TakeInfo:
     """The hosted service's request id (what was billed)."""
     seed_used: bool = True
     """False when the model takes no seed: ``seed`` then reproduces nothing."""
+
+
+MAX_BARS = 64
+
+
+@dataclass(frozen=True)
+class Quantize:
+    """When a finished take is announced: on the next boundary of ``bars`` bars, or of one beat when
+    ``bars`` is 0 (the ``quantize`` option: ``off``, ``beat``, ``bar`` or a number of bars; ``1`` and
+    ``0``, true and false, mean ``bar`` and ``off``)."""
+
+    bars: int
+
+    def beats(self, quantum: float) -> float:
+        """The boundary's spacing in beats, for bars of ``quantum`` beats."""
+        return quantum * self.bars if self.bars else 1.0
+
+    @property
+    def text(self) -> str:
+        return "beat" if self.bars == 0 else "bar" if self.bars == 1 else str(self.bars)
+
+
+def check_quantize(value: object) -> str:
+    """``value`` as the canonical text of a ``quantize`` option: ``off``, ``beat``, ``bar`` or ``N`` bars."""
+    parsed = parse_quantize(value)
+    return "off" if parsed is None else parsed.text
+
+
+def parse_quantize(value: object) -> Quantize | None:
+    """The :class:`Quantize` that ``value`` names (``None`` for off). Raises :class:`BadValue`."""
+    if isinstance(value, bool):
+        return Quantize(1) if value else None
+    text = str(value).strip().lower()
+    named = {"off": None, "false": None, "no": None, "beat": Quantize(0), "bar": Quantize(1), "true": Quantize(1),
+             "yes": Quantize(1)}
+    if text in named:
+        return named[text]
+    try:
+        bars = float(text.removesuffix("bars").strip())
+    except ValueError:
+        bars = -1.0
+    if bars == 0:
+        return None
+    if bars.is_integer() and 1 <= bars <= MAX_BARS:
+        return Quantize(int(bars))
+    raise BadValue("quantize", value, f"must be off, beat, bar, or a number of bars 1..{MAX_BARS}")

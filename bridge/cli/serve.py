@@ -37,6 +37,8 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         midi_api=args.midi_api or _text(midi.get("api")),
         midi_map=args.midi_map or _text(midi.get("map")) or "generic",
         spool=args.spool.expanduser() if args.spool else None,
+        link=bool(args.link or settings.link.enabled),
+        quantum=args.quantum if args.quantum is not None else settings.link.quantum,
     )
     configure_logging(args.log_format, secrets=settings.secrets)
     # audio work runs in threads; a short switch interval lets the event loop take the GIL
@@ -75,6 +77,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="MIDI system (default: the first that works, in that order)")
     v.add_argument("--midi-map", metavar="NAME",
                    help="controller map: generic, akai-mpk-mini, launchpad-x, yours, or a .toml path")
+    v.add_argument("--link", action="store_true",
+                   help="join the Ableton Link session for tempo and phase (quantized delivery); Link finds peers"
+                        " by multicast on the local network")
+    v.add_argument("--quantum", type=float, metavar="BEATS",
+                   help="beats per bar for Link and MIDI clock (default 4, or [link] quantum)")
 
 
 def parse_networks(values: Sequence[str]) -> tuple[Network, ...]:

@@ -15,7 +15,7 @@ from bridge.control.session import Session
 from bridge.errors import BadValue
 from bridge.jobs.options import split_options
 from bridge.jobs.presets import Preset, find_preset
-from bridge.model import EditRequest, Operation, Value
+from bridge.model import EditRequest, Operation, Quantize, Value, parse_quantize
 
 __all__ = ["Composed", "compose"]
 
@@ -27,6 +27,7 @@ class Composed:
     keep: bool
     reply_port: int | None
     project: str | None
+    quantize: Quantize | None = None
 
 
 def compose(
@@ -79,4 +80,5 @@ def compose(
     reply = options.get("reply_port")
     project = options.get("project")
     return Composed(request, int(options.get("variations", 1)), bool(options.get("keep", False)),
-                    int(reply) if reply is not None else None, str(project) if project else None)
+                    int(reply) if reply is not None else None, str(project) if project else None,
+                    parse_quantize(options.get("quantize", "off")))

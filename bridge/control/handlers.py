@@ -39,11 +39,11 @@ from bridge.control.replies import Accepted, Cancelling, JobListed, JobsListed, 
 from bridge.control.routes import MAX_LISTED, parse
 from bridge.control.session import Armed
 from bridge.engines.models import MODELS, check_parameter
-from bridge.errors import AccessDenied, BadArguments, BridgeError, JobError
+from bridge.errors import AccessDenied, BadArguments, BadValue, BridgeError, JobError
 from bridge.jobs.events import JobEvent
 from bridge.jobs.options import OPTIONS
 from bridge.jobs.presets import find_preset
-from bridge.model import Value, check_range
+from bridge.model import Value, check_range, parse_quantize
 
 __all__ = ["dispatch", "handle_message"]
 
@@ -96,10 +96,13 @@ def _edit(ctx: Context, command: Edit, sender: Address | None) -> list[Reply]:
                        prompt=command.prompt, given=command.options, settings=ctx.settings, presets=ctx.presets,
                        session=session)
     request = replace(composed.request, folder=ctx.roots.folder(composed.project))
+    if composed.quantize is not None:
+        _require_beat(ctx, composed.quantize.text, running=True)
     reply = sender
     if reply is not None and composed.reply_port:
         reply = (reply[0], composed.reply_port)
-    jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply)
+    jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply,
+                             quantize=composed.quantize)
     return [Accepted(job.id, job.cost_usd) for job in jobs]
 
 
@@ -163,8 +166,21 @@ def _set(ctx: Context, command: Set, sender: Address | None) -> list[Reply]:
             checks.choice("model", value, [m.id for m in MODELS])
         elif key not in OPTIONS:
             value = check_parameter(checks.name("option", key), value, service=engine, model_id=model)
+        elif key == "quantize" and parse_quantize(value) is not None:
+            _require_beat(ctx, str(value), running=False)  # the transport may start later
     ctx.session.set(key, value)
     return [_status_report(ctx)]
+
+
+def _require_beat(ctx: Context, quantize: str, *, running: bool) -> None:
+    """Refuse a quantized delivery when there is no beat to follow (or, with ``running``, none now)."""
+    time_source = ctx.notifier.time
+    if time_source is None:
+        raise BadValue("quantize", quantize, "no beat to follow: start the daemon with --link (Ableton Link), or"
+                                             " with --midi and send it MIDI clock")
+    if running and not time_source.running():
+        raise BadValue("quantize", quantize, "the MIDI clock is not running: start the DAW's transport (with"
+                                             " clock sent to the daemon's MIDI port), or set quantize off")
 
 
 def _in_effect(ctx: Context) -> tuple[str, str | None]:
@@ -180,8 +196,9 @@ def _status(ctx: Context, command: Status, sender: Address | None) -> list[Reply
     if command.job is None:
         active = sum(1 for j in ctx.runner.jobs.values() if j.active)
         uptime = round(time.monotonic() - ctx.started, 1)
+        beat = ctx.notifier.time.status() if ctx.notifier.time is not None else [("time", "none")]
         daemon: tuple[tuple[str, Value], ...] = (("version", ctx.version), ("uptime_s", uptime),
-                                                 ("active_jobs", active), *ctx.stats().items())
+                                                 ("active_jobs", active), *beat, *ctx.stats().items())
         return [Report((*ctx.session.snapshot(), *daemon))]
     job = ctx.runner.jobs.get(command.job)
     if job is None:

@@ -6,9 +6,8 @@ the daemon runs without MIDI and says so once. Input arrives on rtmidi's thread 
 handed to the event loop; LED feedback is sent from the loop.
 
 Clock: MIDI clock (24 per quarter note), start, continue, stop and song position are
-followed; with ``quantize`` on (``/bridge/set quantize 1``) a finished job's
-``/bridge/done`` is held until the next bar (4/4) while the clock runs. The job itself is
-not delayed, and the take is not moved in time: the DAW still places it at its range.
+followed (:class:`MidiClock`); with ``quantize`` (``/bridge/set quantize bar``) a finished
+job is announced on the next boundary while the clock runs, when Link does not give the beat.
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from bridge.control.notify import led_state
 from bridge.control.replies import Accepted, Refused, Reply
 from bridge.errors import MidiUnavailable
 from bridge.jobs.events import JobEvent
+from bridge.model import Quantize, Value
 
 __all__ = ["API_ORDER", "MidiClock", "MidiControl", "event_from_bytes", "open_ports", "save_map"]
 
@@ -36,7 +36,7 @@ log = logging.getLogger("bridge.midi")
 
 API_ORDER = ("alsa", "jack", "coremidi", "winmm")
 PORT_NAME = "Inpaint Bridge"
-TICKS_PER_BAR = 96  # 4/4 at 24 clocks per quarter note
+TICKS_PER_BEAT = 24
 
 
 def event_from_bytes(data: list[int]) -> MidiEvent | None:
@@ -58,9 +58,13 @@ def event_from_bytes(data: list[int]) -> MidiEvent | None:
 
 @dataclass
 class MidiClock:
-    """Song position from MIDI clock: ticks since the song's start, and the tick period."""
+    """Song position from MIDI clock: ticks since the song's start, and the tick period; a time source
+    (:class:`~bridge.control.tempo.TimeSource`) while the clock runs."""
 
-    running: bool = False
+    name = "midi_clock"
+    quantum: float = 4.0
+    """Beats per bar (MIDI clock does not say)."""
+    playing: bool = False
     ticks: int = 0
     period_s: float | None = None
     _last: float | None = None
@@ -72,23 +76,44 @@ class MidiClock:
                 if 0 < gap < 0.25:
                     self.period_s = gap if self.period_s is None else 0.9 * self.period_s + 0.1 * gap
             self._last = now
-            if self.running:
+            if self.playing:
                 self.ticks += 1
         elif status == 0xFA:
-            self.running, self.ticks = True, 0
+            self.playing, self.ticks = True, 0
         elif status == 0xFB:
-            self.running = True
+            self.playing = True
         elif status == 0xFC:
-            self.running = False
+            self.playing = False
         elif status == 0xF2 and len(data) >= 3:
             self.ticks = (data[1] | (data[2] << 7)) * 6
 
-    def until_next_bar(self) -> float | None:
-        """Seconds to the next bar line, or ``None`` when the clock is not running."""
-        if not self.running or self.period_s is None:
+    def running(self) -> bool:
+        return self.playing and self.period_s is not None
+
+    @property
+    def beat(self) -> float:
+        return self.ticks / TICKS_PER_BEAT
+
+    def until(self, quantize: Quantize) -> tuple[float, float] | None:
+        """Seconds to the next boundary and its beat, or ``None`` when the clock is not running."""
+        if not self.running() or self.period_s is None:
             return None
-        remaining = TICKS_PER_BAR - self.ticks % TICKS_PER_BAR
-        return remaining * self.period_s
+        spacing = round(quantize.beats(self.quantum) * TICKS_PER_BEAT)
+        remaining = spacing - self.ticks % spacing
+        return remaining * self.period_s, (self.ticks + remaining) / TICKS_PER_BEAT
+
+    def status(self) -> list[tuple[str, Value]]:
+        tempo = 60.0 / (self.period_s * TICKS_PER_BEAT) if self.period_s else 0.0
+        phase = self.beat % self.quantum
+        return [("time", self.name), ("tempo", round(tempo, 3)), ("beat", round(self.beat, 3)),
+                ("phase", round(phase, 3)), ("quantum", self.quantum), ("playing", self.playing)]
+
+    async def boundary(self, quantize: Quantize) -> float:
+        wait = self.until(quantize)
+        if wait is None:
+            return -1.0
+        await asyncio.sleep(wait[0])
+        return wait[1]
 
 
 @dataclass

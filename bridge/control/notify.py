@@ -4,13 +4,15 @@
   the spool's result files carry the same messages.
 * :func:`spool_job` is a job's entry in a spool result, :func:`led_state` the LED a pad shows.
 * :class:`Notifier` fans each job event out: the requester, whoever cancelled or asked
-  about the job, the subscribers, the spool and the MIDI pads. With ``quantize`` set and
-  a MIDI clock running, ``/bridge/done`` is held until the next bar.
+  about the job, the subscribers, the spool and the MIDI pads. A job with ``quantize`` is
+  announced everywhere on the next boundary of the beat (Link or MIDI clock), and its
+  ``/bridge/done`` says which beat that was.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,7 @@ from bridge.jobs.events import JobEvent, JobState
 if TYPE_CHECKING:
     from bridge.control.midi import MidiControl
     from bridge.control.spool import Spool
+    from bridge.control.tempo import TimeSource
 
 __all__ = ["Notifier", "led_state", "spool_job", "to_osc"]
 
@@ -58,7 +61,7 @@ def _job_message(event: JobEvent) -> OscMessage:
     if event.state is JobState.DONE and event.take is not None:
         take = event.take
         return "/bridge/done", [event.job_id, str(take.path), take.take_start, take.take_end, take.seed,
-                                str(take.manifest_path)]
+                                str(take.manifest_path), -1.0 if event.boundary is None else event.boundary]
     if event.state is JobState.FAILED:
         return "/bridge/error", [event.job_id, event.error or "failed"]
     return "/bridge/progress", [event.job_id, event.state.value, event.fraction]
@@ -68,7 +71,7 @@ def spool_job(event: JobEvent) -> dict[str, Any]:
     """A job's entry in a spool result file."""
     info: dict[str, Any] = {"state": event.state.value, "fraction": event.fraction, "seed": event.seed,
                             "engine": event.engine, "error": event.error if event.final else None,
-                            "cost_usd": event.cost_usd}
+                            "cost_usd": event.cost_usd, "boundary_beat": event.boundary}
     if event.take is not None:
         take = event.take
         info.update(take_path=str(take.path), take_start=take.take_start, take_end=take.take_end,
@@ -89,17 +92,26 @@ class Notifier:
     send: Callable[[Address, str, list[object]], None]
     """Send one OSC message (the daemon's socket)."""
     subscribers: Callable[[], list[Address]]
-    quantize: Callable[[], bool] = lambda: False
+    time: TimeSource | None = None
+    """Where the beat comes from (Link, else MIDI clock), for quantized jobs."""
     spool: Spool | None = None
     midi: MidiControl | None = None
     listeners: dict[str, set[Address]] = field(default_factory=dict)
     """Extra addresses per job that hear its events (who cancelled it, who asked its status)."""
+    _held: set[asyncio.Task[None]] = field(default_factory=set)
 
     def listen(self, job_id: str, who: Address) -> None:
         self.listeners.setdefault(job_id, set()).add(who)
 
     def job(self, event: JobEvent, *, also: Address | None = None) -> None:
-        """Tell everyone who hears ``event``'s job (and ``also``, once) about it."""
+        """Tell everyone who hears ``event``'s job (and ``also``, once) about it; a quantized take on the
+        next boundary."""
+        if (event.state is JobState.DONE and event.quantize is not None and event.boundary is None
+                and self.time is not None and self.time.running()):
+            held = asyncio.get_running_loop().create_task(self._on_boundary(event, self.time, also))
+            self._held.add(held)
+            held.add_done_callback(self._held.discard)
+            return
         if self.midi is not None:
             self.midi.job_changed(event)
         if self.spool is not None:
@@ -111,15 +123,22 @@ class Notifier:
         destinations = self._destinations(event)
         if also is not None and also not in destinations:
             destinations.append(also)
-        message = to_osc(event)
-        wait = self.midi.clock.until_next_bar() if (self.midi is not None and event.state is JobState.DONE
-                                                    and self.quantize()) else None
-        if wait:
-            asyncio.get_running_loop().call_later(wait, self._send_all, destinations, message)
-        else:
-            self._send_all(destinations, message)
+        self._send_all(destinations, to_osc(event))
         if event.final:
             self.listeners.pop(event.job_id, None)
+
+    async def _on_boundary(self, event: JobEvent, time: TimeSource, also: Address | None) -> None:
+        assert event.quantize is not None
+        beat = -1.0
+        try:
+            beat = await time.boundary(event.quantize)
+        finally:  # on the boundary, or at once when the daemon stops first: a take is never left unannounced
+            self.job(dataclasses.replace(event, boundary=beat), also=also)
+
+    def release(self) -> None:
+        """Announce every take still waiting for its boundary, now (the daemon is stopping)."""
+        for held in list(self._held):
+            held.cancel()
 
     def _destinations(self, event: JobEvent) -> list[Address]:
         seen: list[Address] = []

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bridge.model import TakeInfo
+from bridge.model import Quantize, TakeInfo
 
 __all__ = ["FINAL", "FRACTION", "JobEvent", "JobState"]
 
@@ -45,6 +45,10 @@ class JobEvent:
     error: str | None = None
     cost_usd: float | None = 0.0
     """The estimated cost of this job (0 for local, ``None`` when the service publishes no price)."""
+    quantize: Quantize | None = None
+    """The boundary the take waits for before it is announced."""
+    boundary: float | None = None
+    """The beat (of the Link or MIDI-clock timeline) on which a quantized take was announced."""
 
     @property
     def final(self) -> bool:

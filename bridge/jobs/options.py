@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bridge import checks
-from bridge.model import ENGINE_NAMES, MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED, Value
+from bridge.model import ENGINE_NAMES, MAX_CONTEXT_S, MAX_FADE_MS, MAX_SEED, Value, check_quantize
 
 __all__ = ["OPTIONS", "Option", "check_option", "split_options"]
 
@@ -39,7 +39,8 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("reply_port", int, 1, 65535, "UDP port for this request's replies (same host)"),
     Option("project", str, help="DAW project folder for the take (inside a media or output root)"),
     Option("preset", str, help="preset whose settings this request starts from"),
-    Option("quantize", bool, help="1: hold /bridge/done until the next bar of the incoming MIDI clock"),
+    Option("quantize", str, help="announce the take on the next beat, bar or N bars of Link or MIDI clock: off,"
+                                 " beat, bar, N"),
     Option("reverse", bool, help="1: write the patch reversed, for a DAW take that plays its source backwards"),
     Option("accept_misaligned", bool, help="1: splice a paid answer in place even when it does not line up"),
 )}
@@ -53,6 +54,8 @@ def check_option(name: str, value: object) -> Value:
         return checks.scalar(name, value)
     if name == "engine":
         return checks.choice(name, value, ENGINE_NAMES)
+    if name == "quantize":
+        return check_quantize(value)
     if option.kind is str:
         return checks.text(name, value, empty_ok=name == "negative_prompt")
     if option.kind is bool:

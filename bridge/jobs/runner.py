@@ -31,7 +31,7 @@ from bridge.jobs.cost import check_budget, estimate
 from bridge.jobs.edit import check_request, run_edit
 from bridge.jobs.events import FINAL, FRACTION, JobEvent, JobState
 from bridge.jobs.journal import JobRecord, Journal
-from bridge.model import MAX_SEED, EditRequest, Operation, TakeInfo, default_seed
+from bridge.model import MAX_SEED, EditRequest, Operation, Quantize, TakeInfo, default_seed
 
 __all__ = ["Job", "Runner"]
 
@@ -65,6 +65,8 @@ class Job:
     model_id: str | None = None
     cancel_outcome: str | None = None
     """What the service said to our cancel (stopped, already billed, no cancel at all)."""
+    quantize: Quantize | None = None
+    """Announce the take on this boundary of the beat (Link or MIDI clock), not at once."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -79,7 +81,8 @@ class Job:
     def event(self) -> JobEvent:
         """The job's current state, as the rest of the daemon hears it."""
         return JobEvent(self.id, self.state, self.fraction, self.seed, self.engine, self.reply, self.take,
-                        self.error if self.state in (JobState.FAILED, JobState.CANCELLED) else None, self.cost_usd)
+                        self.error if self.state in (JobState.FAILED, JobState.CANCELLED) else None, self.cost_usd,
+                        self.quantize)
 
 
 Notify = Callable[[JobEvent], None]
@@ -113,7 +116,7 @@ class Runner:
         check_request(request, engine)
 
     def accept(self, request: EditRequest, *, variations: int = 1, keep: bool = False,
-               reply: tuple[str, int] | None = None) -> list[Job]:
+               reply: tuple[str, int] | None = None, quantize: Quantize | None = None) -> list[Job]:
         """Queue ``variations`` jobs for ``request`` (consecutive seeds) and start them."""
         if self._closed:
             raise JobError("the daemon is shutting down; no new jobs")
@@ -132,7 +135,7 @@ class Runner:
         for i in range(variations):
             job = Job(id=uuid.uuid4().hex[:12], request=replace(request, seed=(first + i) % (MAX_SEED + 1)),
                       group=group, keep=keep, reply=reply, engine=request.engine, cost_usd=cost.per_job,
-                      model_id=cost.model)
+                      model_id=cost.model, quantize=quantize)
             self.journal.add(job_id=job.id, request=job.request.to_json(), engine=job.engine, prompt=request.prompt,
                              seed=job.seed, group_id=group, reply=reply)
             self.jobs[job.id] = job
@@ -152,15 +155,15 @@ class Runner:
             if not self.last_group:
                 raise JobError("regenerate: no job yet to repeat")
             base = self.last_group[-1]
-            request, seed = base.request, base.seed
+            request, seed, quantize = base.request, base.seed, base.quantize
         else:
             known = self.jobs.get(job_id)
             record = None if known else self.journal.get(job_id)
             if known is None and record is None:
                 raise JobError(f"job = {job_id!r}: unknown")
             request = known.request if known else EditRequest.from_json(record.request)  # type: ignore[union-attr]
-            seed = request.seed or 0
-        return self.accept(replace(request, seed=(seed + 1) % (MAX_SEED + 1)), reply=reply)
+            seed, quantize = request.seed or 0, known.quantize if known else None
+        return self.accept(replace(request, seed=(seed + 1) % (MAX_SEED + 1)), reply=reply, quantize=quantize)
 
     def cancel(self, job_id: str | None) -> list[Job]:
         """Cancel one job, or without an id every active job of the last request."""

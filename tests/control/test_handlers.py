@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -186,6 +187,34 @@ def test_session_options_are_checked_when_set_against_the_engine_and_model_in_ef
         assert refusal("model", "fal-ai/stable-audio-25/inpaint") == ""
         assert refusal("steps", 20) == "steps = 20: must be a whole number in range 4..8"
         assert refusal("guidance", 3) == "" and refusal("steps") == "" and "steps" not in ctx.session.options
-        assert refusal("quantize", "maybe") == "quantize = 'maybe': must be true or false (1 or 0)"
+        assert refusal("quantize", "maybe") == "quantize = 'maybe': must be off, beat, bar, or a number of bars 1..64"
+        assert refusal("quantize", "bar") == ("quantize = 'bar': no beat to follow: start the daemon with --link"
+                                              " (Ableton Link), or with --midi and send it MIDI clock")
+        assert refusal("quantize", "off") == ""
+
+    run_with_context(song, body)
+
+
+def test_a_quantized_take_is_announced_on_the_next_boundary_of_the_beat(song: Path) -> None:
+    from bridge.control.midi import MidiClock
+
+    async def body(ctx: Context, sent: Sent, events: list[JobEvent]) -> None:
+        clock = ctx.notifier.time = MidiClock()
+        request = [str(song), 1.0, 1.05, "", "quantize", "bar"]
+        [refused] = handle_message(ctx, "/bridge/inpaint", request, ("127.0.0.1", 9))
+        assert isinstance(refused, Refused) and "the MIDI clock is not running" in refused.message
+        clock.feed(0xFA, [0xFA], 0.0)
+        for i in range(30):  # 30 ticks of 5 ms: the next bar (96 ticks, beat 4) is 0.33 s away
+            clock.feed(0xF8, [0xF8], 0.005 * (i + 1))
+        [accepted] = handle_message(ctx, "/bridge/inpaint", request, ("127.0.0.1", 9))
+        assert isinstance(accepted, Accepted)
+        done = await finished(events, accepted.job_id)
+        assert done.state is JobState.DONE and done.quantize is not None
+        assert not [m for m in sent if m[1] == "/bridge/done"]  # held: the boundary has not come yet
+        while not [m for m in sent if m[1] == "/bridge/done"]:
+            await asyncio.sleep(0.01)
+        [(_, _, args)] = [m for m in sent if m[1] == "/bridge/done"]
+        assert args[0] == accepted.job_id and args[6] == 4.0  # announced on beat 4, the next bar line
+        assert spool_job(dataclasses.replace(done, boundary=4.0))["boundary_beat"] == 4.0
 
     run_with_context(song, body)

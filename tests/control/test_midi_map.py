@@ -10,7 +10,7 @@ from bridge.control.commands import Arm, Cancel, Command, Edit, Learn, Live, Reg
 from bridge.control.midi import MidiClock, event_from_bytes, save_map
 from bridge.control.midi_map import Binding, ControllerMap, Learned, Mapper, MidiEvent, Pressed, load_map, shipped_maps
 from bridge.errors import PresetError
-from bridge.model import Operation
+from bridge.model import Operation, Quantize
 
 
 def generic() -> Mapper:
@@ -121,17 +121,21 @@ def test_bytes_to_events_and_clock() -> None:
     assert event_from_bytes([0xE0, 0, 64]) is None  # pitch bend: not mapped
     assert event_from_bytes([0x90, 200, 1]) is None  # a data byte >= 128 is malformed
     clock = MidiClock()
-    assert clock.until_next_bar() is None
+    bar, beat, two_bars = Quantize(1), Quantize(0), Quantize(2)
+    assert clock.until(bar) is None and not clock.running()
     clock.feed(0xFA, [0xFA], 0.0)
     for i in range(30):
         clock.feed(0xF8, [0xF8], 0.02 * (i + 1))  # 24 clocks per quarter at 0.02 s: 125 bpm
-    assert clock.ticks == 30
-    wait = clock.until_next_bar()
-    assert wait is not None and abs(wait - 66 * 0.02) < 1e-6
+    assert clock.ticks == 30 and clock.running()
+    wait = clock.until(bar)
+    assert wait is not None and abs(wait[0] - 66 * 0.02) < 1e-6 and wait[1] == 4.0
+    assert clock.until(beat) == pytest.approx((18 * 0.02, 2.0)) and clock.until(two_bars) == pytest.approx(
+        (162 * 0.02, 8.0))
+    assert dict(clock.status())["tempo"] == 125.0 and dict(clock.status())["phase"] == 1.25
     clock.feed(0xF2, [0xF2, 16, 0], 1.0)  # song position: 16 sixteenths = one bar
-    assert clock.ticks == 96 and abs((clock.until_next_bar() or 0) - 96 * 0.02) < 1e-6
+    assert clock.ticks == 96 and clock.until(bar) == pytest.approx((96 * 0.02, 8.0))
     clock.feed(0xFC, [0xFC], 1.1)
-    assert clock.until_next_bar() is None
+    assert clock.until(bar) is None
 
 
 def test_a_pad_can_ask_the_live_script_to_capture(tmp_path: Path) -> None:
