@@ -424,7 +424,47 @@ function M.plan_take(entry, job)
            delta = delta }
 end
 
---- Add the patch as a new, active take on the piece of the item that covers the range.
+--- Takes added while the transport played inside their region, waiting to become active at its seam:
+-- {item, take, name, last} (``last``: the play position when it was last looked at).
+M.waiting = {}
+
+local function play_position()
+  return reaper.GetPlayState() & 1 == 1, reaper.GetPlayPosition2()
+end
+
+local function region_of(item)
+  local t0 = reaper.GetMediaItemInfo_Value(item, "D_POSITION")
+  return t0, t0 + reaper.GetMediaItemInfo_Value(item, "D_LENGTH")
+end
+
+--- Make each waiting take active once the play position allows it (see model.may_swap); each switch
+-- is its own undo point. A take whose item was deleted meanwhile is forgotten. Returns how many switched.
+function M.swap_waiting()
+  if #M.waiting == 0 then return 0 end
+  local playing, pos = play_position()
+  local keep, swapped = {}, 0
+  for _, w in ipairs(M.waiting) do
+    if reaper.ValidatePtr2(0, w.item, "MediaItem*") and reaper.ValidatePtr2(0, w.take, "MediaItem_Take*") then
+      local t0, t1 = region_of(w.item)
+      if model.may_swap(t0, t1, { playing = playing, pos = pos, last = w.last }) then
+        reaper.Undo_BeginBlock2(0)
+        reaper.SetActiveTake(w.take)
+        reaper.UpdateItemInProject(w.item)
+        reaper.Undo_EndBlock2(0, "Inpaint Bridge: switch to " .. w.name, -1)
+        swapped = swapped + 1
+      else
+        w.last = pos
+        keep[#keep + 1] = w
+      end
+    end
+  end
+  M.waiting = keep
+  if swapped > 0 then reaper.UpdateArrange() end
+  return swapped
+end
+
+--- Add the patch as a new take on the piece of the item that covers the range, and make it the
+-- active take: at once, or, while the transport plays inside that piece, at its seam (M.waiting).
 function M.place_take(plan, entry, job)
   local item = region_item(plan.item, plan.t0, plan.t1)
   local ref = plan.ref
@@ -432,6 +472,7 @@ function M.place_take(plan, entry, job)
   local ref_start = ref.start + (reaper.GetMediaItemInfo_Value(item, "D_POSITION") - plan.place.pos) * ref.rate
   local length = entry.origin.length
   if plan.place.loop and length > 0 then ref_start = ref_start % length end
+  local playing_before = reaper.GetActiveTake(item)
   local take = reaper.AddTakeToMediaItem(item)
   local src = reaper.PCM_Source_CreateFromFile(job.take_path)
   reaper.SetMediaItemTake_Source(take, src)
@@ -444,7 +485,14 @@ function M.place_take(plan, entry, job)
     origin = entry.origin, delta = plan.delta, job = job.id, seed = job.seed, prompt = entry.prompt,
     manifest = job.manifest_path,
   }), true)
-  reaper.SetActiveTake(take)
+  local playing, pos = play_position()
+  local t0, t1 = region_of(item)
+  if M.get("swap") ~= "now" and not model.may_swap(t0, t1, { playing = playing, pos = pos }) then
+    if playing_before then reaper.SetActiveTake(playing_before) end  -- it sounds as it did until its seam
+    M.waiting[#M.waiting + 1] = { item = item, take = take, name = model.take_name(entry, job), last = pos }
+  else
+    reaper.SetActiveTake(take)
+  end
   reaper.UpdateItemInProject(item)
   build_peaks(src)
   return take
@@ -621,6 +669,8 @@ function M.background(window)
   local function tick()
     local now = reaper.time_precise()
     reaper.SetExtState(M.SECTION, "importer_alive", tostring(now), false)
+    local swapped, why = pcall(M.swap_waiting)  -- every tick: the seam passes quickly
+    if not swapped then reaper.ShowConsoleMsg("Inpaint Bridge: " .. tostring(why) .. "\n") end
     if now - last > 0.3 then
       last = now
       local ok, err = pcall(M.import_results)

@@ -204,9 +204,22 @@ M.SETTINGS = {
   { key = "status_window", label = "Status window: auto / off", default = "auto",
     check = function(v) return v == "auto" or v == "off", "auto or off" end },
   { key = "spool", label = "Spool folder (empty: default)", default = "" },
+  { key = "swap", label = "Switch to a new take: at the seam / now", default = "seam",
+    check = function(v) return v == "" or v == "seam" or v == "now", "seam, now or empty" end },
 }
 
 --- Check settings values from the dialog; nil and a message naming the field and value when one is wrong.
+--- Whether a new take may become the active one now. Not while the transport plays inside the
+-- region [t0, t1): the switch would cut the sound there. Once the play position is outside the
+-- region, or has jumped back since it was last seen (a loop wrapped past the region's end, or
+-- the user moved the cursor), the switch lands at the region's own seam. ``play`` =
+-- {playing = bool, pos = seconds, last = seconds or nil}.
+function M.may_swap(t0, t1, play)
+  if not play.playing then return true end
+  if play.pos < t0 - M.EPS or play.pos >= t1 - M.EPS then return true end
+  return play.last ~= nil and play.pos < play.last - M.EPS
+end
+
 function M.check_settings(values)
   for i, s in ipairs(M.SETTINGS) do
     local v = values[i] or ""

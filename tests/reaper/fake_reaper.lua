@@ -75,7 +75,7 @@ function F.new(opts)
     inputs = opts.inputs or {}, time_sel = { 0, 0 }, project_path = opts.project_path or "",
     resource_path = opts.resource_path or "/tmp", os = opts.os or "Linux", clock = 0, ui_refresh = 0,
     open_blocks = 0, script = opts.script or "", seq = 0, scripts = {}, started = {}, peaks = {},
-    report = report, gfx_chars = {}, dialogs = {},
+    report = report, gfx_chars = {}, dialogs = {}, play = { state = 0, pos = 0 },
   }
   S.command_names = {
     [41051] = "Item properties: Toggle take reverse",
@@ -439,6 +439,9 @@ function F.new(opts)
     return #v, v
   end
   function r.SetProjExtState(_, section, key, value) S.projext[section .. "/" .. key] = value; return 1 end
+  -- the transport: tests set S.play.state (1 playing, 2 paused, 5 recording) and move S.play.pos
+  function r.GetPlayState() return S.play.state end
+  function r.GetPlayPosition2() return S.play.pos end
   function r.GetOS() return S.os end
   function r.GetAppVersion() return report.reaper or "7.0/fake" end
   function r.time_precise() S.clock = S.clock + 0.001; return S.clock end

@@ -275,6 +275,69 @@ for _, spoil in ipairs({
   balanced()
 end
 
+-------------------------------------------------------------------------------- swaps at the seam while playing
+-- the transport plays through the region (12-12.5 s of the timeline, the item's range 12.0-12.5 s plus
+-- handles): the new take waits until the play position has left it, and never switches inside it
+local function playing_scene(swap)
+  local rid = one_job_scene()
+  if swap then B.set("swap", swap) end
+  result(rid, { j = done_job(1, 3.5, 5.0) })
+  S.play.state, S.play.pos = 1, 11.0  -- playing, before the region: nothing to wait for
+  return rid
+end
+
+playing_scene()
+S.play.pos = 12.2  -- inside the region when the result comes in
+check(B.import_results() == 1, "imported while playing")
+region = track_items(track)[2]
+check(#region.takes == 2 and region.active == region.takes[1], "added, but the piece keeps its old take")
+check(#B.waiting == 1 and #S.undo == 1, "waiting for the seam, the import is one undo point")
+local t0, t1 = region.pos, region.pos + region.len
+for _, at in ipairs({ 12.25, (12.25 + t1) / 2, t1 - 0.01 }) do  -- the cursor moves on inside the region
+  S.play.pos = at
+  check(B.swap_waiting() == 0 and region.active == region.takes[1], "no switch inside the region", at)
+end
+S.play.pos = t1 + 0.02  -- past the region's end
+check(B.swap_waiting() == 1 and region.active == region.takes[2], "switched once the cursor left the region")
+check(#B.waiting == 0 and S.undo[#S.undo]:find("switch to", 1, true), "its own undo point", S.undo[#S.undo])
+balanced()
+
+-- a loop over the region: the cursor never leaves it, the switch comes right after the loop wraps
+playing_scene()
+S.play.pos = t0 + 0.05
+check(B.import_results() == 1 and #B.waiting == 1, "waiting in a loop")
+region = track_items(track)[2]
+S.play.pos = t1 - 0.02
+check(B.swap_waiting() == 0 and region.active == region.takes[1], "not before the loop's end")
+S.play.pos = t0 + 0.01  -- wrapped back to the loop's start
+check(B.swap_waiting() == 1 and region.active == region.takes[2], "switched at the wrap")
+
+-- stopped meanwhile: the switch happens at once; the background loop does it on its own
+playing_scene()
+S.play.pos = 12.2
+B.import_results()
+region = track_items(track)[2]
+S.play.state = 0
+B.background(nil)
+check(region.active == region.takes[2] and #B.waiting == 0, "the importer's tick switched it when stopped")
+
+-- the item deleted while its take waits: forgotten, nothing breaks
+playing_scene()
+S.play.pos = 12.2
+B.import_results()
+region = track_items(track)[2]
+region.deleted = true
+S.play.pos = 20
+check(B.swap_waiting() == 0 and #B.waiting == 0, "a deleted item's take is forgotten")
+
+-- the setting turns it off: the take is active at once, even inside the region
+playing_scene("now")
+S.play.pos = 12.2
+check(B.import_results() == 1 and #B.waiting == 0, "no waiting")
+region = track_items(track)[2]
+check(region.active == region.takes[2], "switched at once, as asked")
+S.play.state = 0
+
 -------------------------------------------------------------------------------- a looped section
 fresh({ inputs = { { "loop", "" } } })
 track = S.add_track()
