@@ -205,6 +205,7 @@ class Daemon:
             log.warning("MIDI unavailable, running without it: %s", exc, extra={"event": "midi_unavailable"})
             return
         context.notifier.midi = control
+        control.bank = lambda: ([job.event() for job in context.runner.last_group], context.selected)
         control.clock.quantum = self.options.quantum
         if context.notifier.time is None:  # Link, when on, gives the beat; MIDI clock otherwise
             context.notifier.time = control.clock

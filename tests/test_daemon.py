@@ -64,7 +64,8 @@ def test_inpaint_over_osc_delivers_a_patch_that_cuts_in_cleanly(client_and_daemo
             continue
         break
     assert address == "/bridge/done", args
-    _, take_path, take_start, take_end, seed, manifest_path = args
+    _, take_path, take_start, take_end, seed, manifest_path, boundary = args
+    assert boundary == -1.0  # not quantized
     assert states[0] == "rendering" and "fitting" in states
     take, orig = native(Path(take_path)), native(source)
     lo = round(take_start * 48000)
@@ -84,7 +85,7 @@ def test_reverse_writes_the_patch_back_to_front(client_and_daemon: tuple[OscClie
     client.send("/bridge/inpaint", str(source), 8.0, 8.3, "", "reverse", 1, "seed", 0)
     job = client.reply("/bridge/accepted")[1][0]
     _, args = client.wait_for(lambda m: m[0] in ("/bridge/done", "/bridge/error") and m[1][0] == job, timeout=60)
-    _, take_path, take_start, take_end, _, manifest_path = args
+    _, take_path, take_start, take_end, _, manifest_path, _ = args
     take, orig = native(Path(take_path))[::-1], native(source)
     lo, hi = round(take_start * 48000), round(take_end * 48000)
     a, b = round(8.0 * 48000) - lo, round(8.3 * 48000) - lo

@@ -59,6 +59,14 @@ class Take:
 
 
 @dataclass(frozen=True)
+class Select:
+    """Deliver take ``slot`` (1-based) of the bank: the variations of the last request."""
+
+    address: ClassVar[str] = "/bridge/select"
+    slot: int = 1
+
+
+@dataclass(frozen=True)
 class Arm:
     """Set the range the next trigger uses; ``None`` takes the last request's."""
 
@@ -133,5 +141,5 @@ class Live:
     options: Mapping[str, Value] = field(default_factory=dict)
 
 
-Command = (Edit | Regenerate | Cancel | Take | Arm | Prompt | UsePreset | Set | Status | ListJobs | Subscribe
+Command = (Edit | Regenerate | Cancel | Take | Select | Arm | Prompt | UsePreset | Set | Status | ListJobs | Subscribe
            | Learn | Ping | Live)

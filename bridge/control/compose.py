@@ -28,6 +28,7 @@ class Composed:
     reply_port: int | None
     project: str | None
     quantize: Quantize | None = None
+    hold: bool = False
 
 
 def compose(
@@ -81,4 +82,4 @@ def compose(
     project = options.get("project")
     return Composed(request, int(options.get("variations", 1)), bool(options.get("keep", False)),
                     int(reply) if reply is not None else None, str(project) if project else None,
-                    parse_quantize(options.get("quantize", "off")))
+                    parse_quantize(options.get("quantize", "off")), bool(options.get("hold", False)))

@@ -36,6 +36,10 @@ class Context:
     started: float = field(default_factory=time.monotonic)
     version: str = __version__
     take_index: int = -1
+    selected: str | None = None
+    """The bank's take delivered last by ``/bridge/select`` (a job id)."""
+    played: set[str] = field(default_factory=set)
+    """The bank's takes delivered by ``/bridge/select`` so far."""
     notice: str | None = None
     """Something the next requester should hear once (the journal was damaged and moved aside)."""
 

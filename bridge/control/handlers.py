@@ -26,6 +26,7 @@ from bridge.control.commands import (
     Ping,
     Prompt,
     Regenerate,
+    Select,
     Set,
     Status,
     Subscribe,
@@ -40,8 +41,8 @@ from bridge.control.routes import MAX_LISTED, parse
 from bridge.control.session import Armed
 from bridge.engines.models import MODELS, check_parameter
 from bridge.errors import AccessDenied, BadArguments, BadValue, BridgeError, JobError
-from bridge.jobs.events import JobEvent
-from bridge.jobs.options import OPTIONS
+from bridge.jobs.events import JobEvent, JobState
+from bridge.jobs.options import OPTIONS, check_option
 from bridge.jobs.presets import find_preset
 from bridge.model import Value, check_range, parse_quantize
 
@@ -102,7 +103,7 @@ def _edit(ctx: Context, command: Edit, sender: Address | None) -> list[Reply]:
     if reply is not None and composed.reply_port:
         reply = (reply[0], composed.reply_port)
     jobs = ctx.runner.accept(request, variations=composed.variations, keep=composed.keep, reply=reply,
-                             quantize=composed.quantize)
+                             quantize=composed.quantize, hold=composed.hold)
     return [Accepted(job.id, job.cost_usd) for job in jobs]
 
 
@@ -127,6 +128,34 @@ def _take(ctx: Context, command: Take, sender: Address | None) -> list[Reply]:
     ctx.take_index = (ctx.take_index + command.step) % len(done)
     ctx.announce(done[ctx.take_index].event(), also=sender)  # once to each, the sender included
     return []
+
+
+def _select(ctx: Context, command: Select, sender: Address | None) -> list[Reply]:
+    bank = ctx.runner.last_group
+    if not bank:
+        raise BadArguments(f"{command.address}: no bank yet: send a request (with variations N) first")
+    if command.slot > len(bank):
+        raise BadArguments(f"{command.address}: slot = {command.slot}: the bank holds {len(bank)} takes")
+    job = bank[command.slot - 1]
+    if job.take is None:
+        raise BadArguments(f"{command.address}: slot {command.slot} is {job.state.value}, not ready")
+    ctx.selected = job.id
+    ctx.played.add(job.id)
+    ctx.announce(replace(job.event(), held=False), also=sender)  # on the boundary when quantized
+    _keep_ahead(ctx)
+    if ctx.midi is not None:
+        ctx.midi.show_bank()
+    return []
+
+
+def _keep_ahead(ctx: Context) -> None:
+    """Regenerate played slots (never the one selected) until ``keep_ahead`` fresh takes wait in the bank."""
+    wanted = int(ctx.session.options.get("keep_ahead", 0))
+    bank = ctx.runner.last_group
+    fresh = [j for j in bank if j.id not in ctx.played and j.state not in (JobState.FAILED, JobState.CANCELLED)]
+    spent = [i for i, j in enumerate(bank) if j.id in ctx.played and j.id != ctx.selected]
+    for slot in spent[: max(0, wanted - len(fresh))]:
+        ctx.runner.refill(slot)
 
 
 def _status_report(ctx: Context) -> Report:
@@ -168,6 +197,10 @@ def _set(ctx: Context, command: Set, sender: Address | None) -> list[Reply]:
             value = check_parameter(checks.name("option", key), value, service=engine, model_id=model)
         elif key == "quantize" and parse_quantize(value) is not None:
             _require_beat(ctx, str(value), running=False)  # the transport may start later
+        elif key == "keep_ahead" and check_option(key, value) and engine != "local" and \
+                ctx.settings.budget.per_day is None:
+            raise BadValue(key, value, f"regenerates {engine} requests in the background, each billed: set a"
+                                       " [budget] per_day ceiling in config.toml first")
     ctx.session.set(key, value)
     return [_status_report(ctx)]
 
@@ -248,7 +281,7 @@ def _ping(ctx: Context, command: Ping, sender: Address | None) -> list[Reply]:
 
 
 _HANDLERS: dict[type, Callable[[Context, Any, Address | None], list[Reply]]] = {
-    Edit: _edit, Regenerate: _regenerate, Cancel: _cancel, Take: _take, Arm: _arm, Prompt: _prompt,
+    Edit: _edit, Regenerate: _regenerate, Cancel: _cancel, Take: _take, Select: _select, Arm: _arm, Prompt: _prompt,
     UsePreset: _preset, Set: _set, Status: _status, Live: _live, ListJobs: _jobs, Subscribe: _subscribe,
     Learn: _learn, Ping: _ping,
 }

@@ -23,7 +23,7 @@ from typing import Any
 import mido
 
 from bridge.control.commands import Command
-from bridge.control.midi_map import Binding, ControllerMap, Feedback, Learned, Mapper, MidiEvent
+from bridge.control.midi_map import Binding, ControllerMap, Feedback, Learned, Mapper, MidiEvent, take_slot
 from bridge.control.notify import led_state
 from bridge.control.replies import Accepted, Refused, Reply
 from bridge.errors import MidiUnavailable
@@ -198,6 +198,8 @@ class MidiControl:
     save_to: Path | None = None
     pads: dict[str, Binding] = field(default_factory=dict)
     """Which binding started each job, for its LED."""
+    bank: Callable[[], tuple[list[JobEvent], str | None]] = lambda: ([], None)
+    """The bank (the last request's jobs) and the job selected from it, for the take pads' LEDs."""
     _loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -237,11 +239,24 @@ class MidiControl:
 
     def job_changed(self, event: JobEvent) -> None:
         binding = self.pads.get(event.job_id)
-        if binding is None:
-            return
-        self.led(binding, led_state(event.state))
-        if event.final:
-            self.pads.pop(event.job_id, None)
+        if binding is not None:
+            self.led(binding, led_state(event.state))
+            if event.final:
+                self.pads.pop(event.job_id, None)
+        jobs, _ = self.bank()
+        if any(job.job_id == event.job_id for job in jobs):
+            self.show_bank()
+
+    def show_bank(self) -> None:
+        """Each take pad (action ``take_k``) shows slot k of the bank: generating, ready, selected, failed or off."""
+        jobs, selected = self.bank()
+        for binding in self.mapper.map.bindings:
+            slot = take_slot(binding.action)
+            if slot is None:
+                continue
+            job = jobs[slot - 1] if slot <= len(jobs) else None
+            state = "off" if job is None else "selected" if job.job_id == selected else led_state(job.state)
+            self.led(binding, state)
 
     def led(self, binding: Binding, state: str) -> None:
         feedback: Feedback | None = self.mapper.map.feedback

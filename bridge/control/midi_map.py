@@ -36,7 +36,9 @@ Actions: ``regenerate`` (the armed range, the session's prompt and preset), ``va
 (repeat the last job with the next seed), ``cancel``, ``previous_take``, ``next_take``,
 ``arm_last`` (arm the range of the last request), ``learn`` (bind the next message to
 ``learn_action``), ``transform`` / ``generate`` on the armed range, and ``live_inpaint``,
-``live_transform``, ``live_generate`` (the Live remote script captures its range and sends it).
+``live_transform``, ``live_generate`` (the Live remote script captures its range and sends it),
+and ``take_1`` ... ``take_16``: deliver that take of the bank (the last request's variations;
+its LED shows the slot: running while it generates, done when ready, ``selected``, error).
 """
 
 from __future__ import annotations
@@ -48,12 +50,13 @@ from pathlib import Path
 
 from bridge import checks
 from bridge.config import read_toml
-from bridge.control.commands import Arm, Cancel, Command, Edit, Learn, Live, Regenerate, Set, Take, UsePreset
+from bridge.control.commands import Arm, Cancel, Command, Edit, Learn, Live, Regenerate, Select, Set, Take, UsePreset
 from bridge.errors import BadValue, PresetError
+from bridge.jobs.options import MAX_VARIATIONS
 from bridge.model import Operation
 
 __all__ = ["ACTIONS", "Binding", "ControllerMap", "Feedback", "Learned", "Mapper", "MidiEvent", "Pressed",
-           "find_controller_map", "load_map"]
+           "find_controller_map", "load_map", "take_slot"]
 
 ACTIONS: dict[str, Command] = {
     "regenerate": Edit(Operation.INPAINT),
@@ -68,10 +71,19 @@ ACTIONS: dict[str, Command] = {
     "live_inpaint": Live(Operation.INPAINT),
     "live_transform": Live(Operation.TRANSFORM),
     "live_generate": Live(Operation.GENERATE),
+    **{f"take_{k}": Select(k) for k in range(1, MAX_VARIATIONS + 1)},
 }
 """Each action is the command it stands for: MIDI and OSC share one set of handlers."""
 
 MESSAGES = ("note", "cc", "program")
+
+
+def take_slot(action: str | None) -> int | None:
+    """The bank slot a ``take_k`` action selects, or ``None`` for any other action."""
+    if action is None or not action.startswith("take_"):
+        return None
+    command = ACTIONS.get(action)
+    return command.slot if isinstance(command, Select) else None
 _CHOICES = {"mode": ("momentary", "toggle"), "curve": ("linear", "exponential"),
             "encoder": ("absolute", "relative2c", "relative64")}
 
@@ -118,7 +130,7 @@ class Feedback:
     kind: str = "note"
     channel: int | None = None
     states: dict[str, int] = field(default_factory=lambda: {"queued": 8, "running": 24, "done": 64, "error": 4,
-                                                            "off": 0})
+                                                            "selected": 127, "off": 0})
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,8 @@ def to_osc(reply: Reply) -> OscMessage:
 
 
 def _job_message(event: JobEvent) -> OscMessage:
+    if event.state is JobState.DONE and event.held:
+        return "/bridge/progress", [event.job_id, "ready", 1.0]
     if event.state is JobState.DONE and event.take is not None:
         take = event.take
         return "/bridge/done", [event.job_id, str(take.path), take.take_start, take.take_end, take.seed,
@@ -69,7 +71,8 @@ def _job_message(event: JobEvent) -> OscMessage:
 
 def spool_job(event: JobEvent) -> dict[str, Any]:
     """A job's entry in a spool result file."""
-    info: dict[str, Any] = {"state": event.state.value, "fraction": event.fraction, "seed": event.seed,
+    state = "ready" if event.state is JobState.DONE and event.held else event.state.value
+    info: dict[str, Any] = {"state": state, "fraction": event.fraction, "seed": event.seed,
                             "engine": event.engine, "error": event.error if event.final else None,
                             "cost_usd": event.cost_usd, "boundary_beat": event.boundary}
     if event.take is not None:
@@ -106,7 +109,7 @@ class Notifier:
     def job(self, event: JobEvent, *, also: Address | None = None) -> None:
         """Tell everyone who hears ``event``'s job (and ``also``, once) about it; a quantized take on the
         next boundary."""
-        if (event.state is JobState.DONE and event.quantize is not None and event.boundary is None
+        if (event.state is JobState.DONE and not event.held and event.quantize is not None and event.boundary is None
                 and self.time is not None and self.time.running()):
             held = asyncio.get_running_loop().create_task(self._on_boundary(event, self.time, also))
             self._held.add(held)

@@ -23,6 +23,7 @@ from bridge.control.commands import (
     Prompt,
     Range,
     Regenerate,
+    Select,
     Set,
     Status,
     Subscribe,
@@ -30,6 +31,7 @@ from bridge.control.commands import (
     UsePreset,
 )
 from bridge.errors import BadArguments, BadValue, UnknownAddress
+from bridge.jobs.options import MAX_VARIATIONS
 from bridge.model import Operation, Value
 
 __all__ = ["MAX_LISTED", "ROUTES", "Args", "Route", "address_table", "parse"]
@@ -140,6 +142,11 @@ def _take(args: Args) -> Command:
     return Take(args.integer(0, "step", -16, 16) if len(args) else 1)
 
 
+def _select(args: Args) -> Command:
+    args.at_most(1)
+    return Select(args.integer(0, "slot", 1, MAX_VARIATIONS))
+
+
 def _arm(args: Args) -> Command:
     args.at_most(3)
     return Arm(args.range() if len(args) else None)
@@ -198,6 +205,9 @@ ROUTES: tuple[Route, ...] = (
           "cancel a job (default: every job of the last request), at the service too", _one_job(Cancel)),
     Route("/bridge/take", "[i:step]", "/bridge/done of that take, also to subscribers",
           "step through the finished variations of the last request (1 next, -1 previous)", _take),
+    Route("/bridge/select", "i:slot", "/bridge/done of that take (on the next boundary when quantized), also to"
+          " subscribers", "deliver take slot (1-based) of the bank: the last request's variations; with keep_ahead"
+          " set, played slots are regenerated so that many fresh ones wait", _select),
     Route("/bridge/arm", "[s:source f:start f:end]", "/bridge/status",
           "set the range the next trigger uses (no arguments: the last request's)", _arm),
     Route("/bridge/prompt", "s:text", "/bridge/status", "set the prompt the next trigger uses", _prompt),

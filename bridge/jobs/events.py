@@ -49,6 +49,8 @@ class JobEvent:
     """The boundary the take waits for before it is announced."""
     boundary: float | None = None
     """The beat (of the Link or MIDI-clock timeline) on which a quantized take was announced."""
+    held: bool = False
+    """A finished take waiting in the bank: announced as ready, delivered when it is selected."""
 
     @property
     def final(self) -> bool:

@@ -41,6 +41,9 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("preset", str, help="preset whose settings this request starts from"),
     Option("quantize", str, help="announce the take on the next beat, bar or N bars of Link or MIDI clock: off,"
                                  " beat, bar, N"),
+    Option("hold", bool, help="1: finished takes wait in the bank until selected (/bridge/select, take pads)"),
+    Option("keep_ahead", int, 0, MAX_VARIATIONS, "fresh variations kept waiting in the bank: a played slot is"
+                                                 " regenerated when fewer wait"),
     Option("reverse", bool, help="1: write the patch reversed, for a DAW take that plays its source backwards"),
     Option("accept_misaligned", bool, help="1: splice a paid answer in place even when it does not line up"),
 )}

@@ -67,6 +67,8 @@ class Job:
     """What the service said to our cancel (stopped, already billed, no cancel at all)."""
     quantize: Quantize | None = None
     """Announce the take on this boundary of the beat (Link or MIDI clock), not at once."""
+    hold: bool = False
+    """The finished take waits in the bank until it is selected."""
     task: asyncio.Task[None] | None = field(default=None, repr=False)
 
     @property
@@ -82,7 +84,7 @@ class Job:
         """The job's current state, as the rest of the daemon hears it."""
         return JobEvent(self.id, self.state, self.fraction, self.seed, self.engine, self.reply, self.take,
                         self.error if self.state in (JobState.FAILED, JobState.CANCELLED) else None, self.cost_usd,
-                        self.quantize)
+                        self.quantize, held=self.hold)
 
 
 Notify = Callable[[JobEvent], None]
@@ -116,7 +118,8 @@ class Runner:
         check_request(request, engine)
 
     def accept(self, request: EditRequest, *, variations: int = 1, keep: bool = False,
-               reply: tuple[str, int] | None = None, quantize: Quantize | None = None) -> list[Job]:
+               reply: tuple[str, int] | None = None, quantize: Quantize | None = None,
+               hold: bool = False) -> list[Job]:
         """Queue ``variations`` jobs for ``request`` (consecutive seeds) and start them."""
         if self._closed:
             raise JobError("the daemon is shutting down; no new jobs")
@@ -135,7 +138,7 @@ class Runner:
         for i in range(variations):
             job = Job(id=uuid.uuid4().hex[:12], request=replace(request, seed=(first + i) % (MAX_SEED + 1)),
                       group=group, keep=keep, reply=reply, engine=request.engine, cost_usd=cost.per_job,
-                      model_id=cost.model, quantize=quantize)
+                      model_id=cost.model, quantize=quantize, hold=hold)
             self.journal.add(job_id=job.id, request=job.request.to_json(), engine=job.engine, prompt=request.prompt,
                              seed=job.seed, group_id=group, reply=reply)
             self.jobs[job.id] = job
@@ -164,6 +167,18 @@ class Runner:
             request = known.request if known else EditRequest.from_json(record.request)  # type: ignore[union-attr]
             seed, quantize = request.seed or 0, known.quantize if known else None
         return self.accept(replace(request, seed=(seed + 1) % (MAX_SEED + 1)), reply=reply, quantize=quantize)
+
+    def refill(self, slot: int) -> Job:
+        """A new variation in place of slot ``slot`` (0-based) of the bank (the last request's jobs), with
+        the seed after the bank's highest; the bank stays the last request."""
+        bank = list(self.last_group)
+        base = bank[slot]
+        seed = (max(job.seed for job in bank) + 1) % (MAX_SEED + 1)
+        [job] = self.accept(replace(base.request, seed=seed), keep=True, reply=base.reply, quantize=base.quantize,
+                            hold=base.hold)
+        bank[slot] = job
+        self.last_group = bank
+        return job
 
     def cancel(self, job_id: str | None) -> list[Job]:
         """Cancel one job, or without an id every active job of the last request."""

@@ -218,3 +218,39 @@ def test_a_quantized_take_is_announced_on_the_next_boundary_of_the_beat(song: Pa
         assert spool_job(dataclasses.replace(done, boundary=4.0))["boundary_beat"] == 4.0
 
     run_with_context(song, body)
+
+
+def test_a_bank_of_variations_waits_until_a_slot_is_selected_and_keep_ahead_refills_played_slots(
+        song: Path) -> None:
+    async def body(ctx: Context, sent: Sent, events: list[JobEvent]) -> None:
+        me = ("127.0.0.1", 9)
+        accepted = handle_message(ctx, "/bridge/inpaint", [str(song), 1.0, 1.05, "", "variations", 3, "hold", 1], me)
+        ids = [a.job_id for a in accepted if isinstance(a, Accepted)]
+        [refused] = handle_message(ctx, "/bridge/select", [1], me)
+        assert isinstance(refused, Refused) and "slot 1 is " in refused.message and "not ready" in refused.message
+        for job_id in ids:
+            assert (await finished(events, job_id)).state is JobState.DONE
+        # ready, not delivered: the DAW hears of a take only when it is selected
+        assert not [m for m in sent if m[1] == "/bridge/done"]
+        assert sorted(str(m[2][0]) for m in sent if m[1] == "/bridge/progress" and m[2][1] == "ready") == sorted(ids)
+        assert handle_message(ctx, "/bridge/select", [2], me) == []
+        [(_, _, done)] = [m for m in sent if m[1] == "/bridge/done"]
+        assert done[0] == ids[1] and done[6] == -1.0
+        [refused] = handle_message(ctx, "/bridge/select", [4], me)
+        assert isinstance(refused, Refused) and "slot = 4: the bank holds 3 takes" in refused.message
+
+        # keep two fresh takes waiting: playing slot 1 after slot 2 leaves one fresh, so slot 2 is regenerated
+        assert handle_message(ctx, "/bridge/set", ["keep_ahead", 2], None)
+        handle_message(ctx, "/bridge/select", [1], me)
+        bank = ctx.runner.last_group
+        assert [j.id for j in bank][0::2] == [ids[0], ids[2]] and bank[1].id != ids[1]
+        assert bank[1].seed == max(j.seed for j in bank) and bank[1].request.start == 1.0
+        assert (await finished(events, bank[1].id)).state is JobState.DONE
+        assert handle_message(ctx, "/bridge/select", [2], me) == []  # the new take plays from the same pad
+
+        # a hosted engine regenerating on its own costs money: not without a daily ceiling
+        handle_message(ctx, "/bridge/set", ["engine", "fal"], None)
+        [refused] = handle_message(ctx, "/bridge/set", ["keep_ahead", 1], None)
+        assert isinstance(refused, Refused) and "[budget] per_day" in refused.message
+
+    run_with_context(song, body)

@@ -95,3 +95,30 @@ def test_no_midi_system_runs_without_midi(tmp_path: Path) -> None:
             assert "MIDI is not running" in client.reply("/bridge/error")[1][1]
         finally:
             client.close()
+
+
+def test_take_pads_show_their_slot_of_the_bank_and_play_it(jack: None, tmp_path: Path) -> None:
+    sf.write(tmp_path / "song.wav", loop(48000, 12.0, channels=2), 48000, subtype="PCM_24")
+    with running_daemon(media=[tmp_path], midi=True, midi_api="jack", midi_map="performance") as daemon:
+        client = OscClient(daemon.osc_address)
+        try:
+            client.send("/bridge/subscribe")
+            client.reply("/bridge/status")
+            client.send("/bridge/arm", str(tmp_path / "song.wav"), 5.0, 5.05)
+            for key, value in (("variations", 3), ("hold", 1)):
+                client.send("/bridge/set", key, value)
+                client.reply("/bridge/status")
+            leds = peer("90 24 64;80 24 00", until=64)  # pad 1 fills the bank; wait for a slot to be ready
+            jobs = [client.reply("/bridge/accepted")[1][0] for _ in range(3)]
+            for job in jobs:
+                ready = [job, "ready"]
+                client.wait_for(lambda m: m[0] == "/bridge/progress" and m[1][:2] == ready, 30)  # noqa: B023
+            slot_leds = [m for m in leds if m[1] in (40, 41, 42, 43)]
+            assert [0x90, 43, 0] in slot_leds  # pad 8: no fourth slot
+            assert any(m[1] in (40, 41, 42) and m[2] in (8, 24) for m in slot_leds)  # generating
+            leds = peer("90 29 64;80 29 00", until=127)  # pad 6 (take_2)
+            address, args = client.wait_for(lambda m: m[0] == "/bridge/done", 30)
+            assert args[0] == jobs[1]
+            assert [0x90, 41, 127] in leds and [0x90, 40, 64] in leds and [0x90, 42, 64] in leds
+        finally:
+            client.close()

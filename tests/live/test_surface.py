@@ -240,6 +240,40 @@ def test_session_clip_take_goes_into_the_next_slot_and_launches(make_set: Callab
     assert s.shown("is in slot 2 of 'Loops', launching") and len(live.world.undo_steps) == 1
 
 
+def test_a_bank_held_in_the_daemon_lands_slot_by_slot_as_pads_play_it(make_set: Callable[..., LiveSet], source: Path,
+                                                                     daemon: Daemon,
+                                                                     script: Callable[..., Script]) -> None:
+    live = make_set()
+    track = live.song.add_track("Loops")
+    slot = track.clip_slots[0]
+    live.song.view.detail_clip = slot.put(Clip(live.world, str(source), arrangement=False, parent=slot,
+                                               markers=[(0.0, 0.0), (24.0, 12.0 * RATE)], looping=True,
+                                               loop=(2.0, 6.0)))
+    live.world.focused_view = "Session"
+    s = script(live)
+    client = OscClient(("127.0.0.1", daemon.port))
+    try:
+        client.send("/bridge/subscribe")
+        client.reply("/bridge/status")
+        s.send("/live/inpaint", "", "variations", 2, "hold", 1, "launch", 1)
+        ready: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(ready) < 2:  # both takes wait in the bank; nothing is placed until a pad plays one
+            assert time.monotonic() < deadline, "the bank did not fill"
+            s.tick()
+            try:
+                ready.add(client.wait_for(lambda m: m[0] == "/bridge/progress" and m[1][1] == "ready", 0.05)[1][0])
+            except AssertionError:
+                continue
+        assert not track.clip_slots[1].has_clip
+        client.send("/bridge/select", 2)
+        s.tick_until(lambda: track.clip_slots[1].has_clip)
+        new_slot = track.clip_slots[1]
+        assert new_slot.fired and s.shown("launching") and not track.clip_slots[2].has_clip
+    finally:
+        client.close()
+
+
 def test_variations_and_regenerate_each_land_once(make_set: Callable[..., LiveSet], source: Path,
                                                   script: Callable[..., Script]) -> None:
     live, track = drums(make_set, source)
