@@ -59,7 +59,8 @@ def event_from_bytes(data: list[int]) -> MidiEvent | None:
 @dataclass
 class MidiClock:
     """Song position from MIDI clock: ticks since the song's start, and the tick period; a time source
-    (:class:`~bridge.control.tempo.TimeSource`) while the clock runs."""
+    (:class:`~bridge.control.tempo.TimeSource`) while the clock runs. A boundary is awaited on the tick
+    that reaches it, not on an estimate of when that will be."""
 
     name = "midi_clock"
     quantum: float = 4.0
@@ -68,6 +69,7 @@ class MidiClock:
     ticks: int = 0
     period_s: float | None = None
     _last: float | None = None
+    _waiting: list[tuple[int, asyncio.Future[float]]] = field(default_factory=list)
 
     def feed(self, status: int, data: list[int], now: float) -> None:
         if status == 0xF8:
@@ -78,14 +80,27 @@ class MidiClock:
             self._last = now
             if self.playing:
                 self.ticks += 1
+                self._wake(lambda target: target <= self.ticks)
         elif status == 0xFA:
             self.playing, self.ticks = True, 0
+            self._wake(lambda target: True)  # the song starts over: whatever waited is delivered now
         elif status == 0xFB:
             self.playing = True
         elif status == 0xFC:
             self.playing = False
+            self._wake(lambda target: True)  # stopped: no boundary is coming
         elif status == 0xF2 and len(data) >= 3:
             self.ticks = (data[1] | (data[2] << 7)) * 6
+            self._wake(lambda target: True)  # the song moved: the boundary waited for is gone
+
+    def _wake(self, due: Callable[[int], bool]) -> None:
+        keep = []
+        for target, future in self._waiting:
+            if not due(target):
+                keep.append((target, future))
+            elif not future.done():
+                future.set_result(target / TICKS_PER_BEAT if target <= self.ticks else -1.0)
+        self._waiting = keep
 
     def running(self) -> bool:
         return self.playing and self.period_s is not None
@@ -109,11 +124,17 @@ class MidiClock:
                 ("phase", round(phase, 3)), ("quantum", self.quantum), ("playing", self.playing)]
 
     async def boundary(self, quantize: Quantize) -> float:
+        """On the tick that reaches the next boundary (feed runs on the event loop); -1 when the clock
+        stops, starts over or jumps first."""
         wait = self.until(quantize)
         if wait is None:
             return -1.0
-        await asyncio.sleep(wait[0])
-        return wait[1]
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+        self._waiting.append((round(wait[1] * TICKS_PER_BEAT), future))
+        try:
+            return await future
+        finally:
+            self._waiting = [(t, f) for t, f in self._waiting if f is not future]
 
 
 @dataclass

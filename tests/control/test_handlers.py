@@ -204,17 +204,21 @@ def test_a_quantized_take_is_announced_on_the_next_boundary_of_the_beat(song: Pa
         [refused] = handle_message(ctx, "/bridge/inpaint", request, ("127.0.0.1", 9))
         assert isinstance(refused, Refused) and "the MIDI clock is not running" in refused.message
         clock.feed(0xFA, [0xFA], 0.0)
-        for i in range(30):  # 30 ticks of 5 ms: the next bar (96 ticks, beat 4) is 0.33 s away
+        for i in range(30):  # 30 ticks of 5 ms: the next bar line is tick 96, beat 4
             clock.feed(0xF8, [0xF8], 0.005 * (i + 1))
         [accepted] = handle_message(ctx, "/bridge/inpaint", request, ("127.0.0.1", 9))
         assert isinstance(accepted, Accepted)
         done = await finished(events, accepted.job_id)
         assert done.state is JobState.DONE and done.quantize is not None
+        for tick in range(31, 96):  # the clock runs on up to the tick before the bar line
+            clock.feed(0xF8, [0xF8], 0.005 * tick)
+            await asyncio.sleep(0)
         assert not [m for m in sent if m[1] == "/bridge/done"]  # held: the boundary has not come yet
-        while not [m for m in sent if m[1] == "/bridge/done"]:
-            await asyncio.sleep(0.01)
+        clock.feed(0xF8, [0xF8], 0.005 * 96)
+        for _ in range(10):
+            await asyncio.sleep(0)
         [(_, _, args)] = [m for m in sent if m[1] == "/bridge/done"]
-        assert args[0] == accepted.job_id and args[6] == 4.0  # announced on beat 4, the next bar line
+        assert args[0] == accepted.job_id and args[6] == 4.0  # announced on the bar line's tick, beat 4
         assert spool_job(dataclasses.replace(done, boundary=4.0))["boundary_beat"] == 4.0
 
     run_with_context(song, body)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,26 @@ def test_a_pad_can_ask_the_live_script_to_capture(tmp_path: Path) -> None:
     m = Mapper(load_map(path))
     assert commands(m, MidiEvent("note_on", 1, 36, 90), MidiEvent("note_on", 1, 37, 90)) == [
         Live(Operation.INPAINT), Live(Operation.GENERATE)]
+
+
+def test_a_clock_boundary_comes_on_its_tick_and_a_stop_releases_it() -> None:
+    async def main() -> None:
+        clock = MidiClock()
+        assert await clock.boundary(Quantize(0)) == -1.0  # no clock: nothing to wait for
+        clock.feed(0xFA, [0xFA], 0.0)
+        for i in range(1, 11):
+            clock.feed(0xF8, [0xF8], 0.02 * i)
+        beat = asyncio.ensure_future(clock.boundary(Quantize(0)))  # the next beat: tick 24
+        await asyncio.sleep(0)
+        for i in range(11, 24):
+            clock.feed(0xF8, [0xF8], 0.02 * i)
+        await asyncio.sleep(0)
+        assert not beat.done()
+        clock.feed(0xF8, [0xF8], 0.48)
+        assert await beat == 1.0
+        bar = asyncio.ensure_future(clock.boundary(Quantize(1)))
+        await asyncio.sleep(0)
+        clock.feed(0xFC, [0xFC], 0.5)  # stopped before the bar line: delivered at once, on no beat
+        assert await bar == -1.0
+
+    asyncio.run(main())

@@ -130,6 +130,19 @@ def drums(make_set: Callable[..., LiveSet], source: Path, version: tuple[int, in
     return live, track
 
 
+def session_loop(make_set: Callable[..., LiveSet], source: Path) -> tuple[LiveSet, Track]:
+    """Session view in front; track 'Loops' with a clip in slot 1, selected, looping beats 2 to 6: seconds
+    1 to 3 of the file."""
+    live = make_set()
+    track = live.song.add_track("Loops")
+    slot = track.clip_slots[0]
+    live.song.view.detail_clip = slot.put(Clip(live.world, str(source), arrangement=False, parent=slot,
+                                               markers=[(0.0, 0.0), (24.0, 12.0 * RATE)], looping=True,
+                                               loop=(2.0, 6.0)))
+    live.world.focused_view = "Session"
+    return live, track
+
+
 def check_take(clip: Clip, source: Path) -> dict[str, Any]:
     """The take's file is the source's own samples outside the range; its manifest says so."""
     path = Path(clip.file_path)
@@ -220,13 +233,7 @@ def test_warp_that_is_not_one_to_one_is_refused_where_it_was_asked(make_set: Cal
 
 def test_session_clip_take_goes_into_the_next_slot_and_launches(make_set: Callable[..., LiveSet], source: Path,
                                                                 script: Callable[..., Script]) -> None:
-    live = make_set()
-    track = live.song.add_track("Loops")
-    slot = track.clip_slots[0]
-    live.song.view.detail_clip = slot.put(Clip(live.world, str(source), arrangement=False, parent=slot,
-                                               markers=[(0.0, 0.0), (24.0, 12.0 * RATE)], looping=True,
-                                               loop=(2.0, 6.0)))
-    live.world.focused_view = "Session"
+    live, track = session_loop(make_set, source)
     s = script(live)
     s.send("/live/inpaint", "", "launch", 1)
     s.tick_until(lambda: track.clip_slots[1].has_clip)
@@ -243,13 +250,7 @@ def test_session_clip_take_goes_into_the_next_slot_and_launches(make_set: Callab
 def test_a_bank_held_in_the_daemon_lands_slot_by_slot_as_pads_play_it(make_set: Callable[..., LiveSet], source: Path,
                                                                      daemon: Daemon,
                                                                      script: Callable[..., Script]) -> None:
-    live = make_set()
-    track = live.song.add_track("Loops")
-    slot = track.clip_slots[0]
-    live.song.view.detail_clip = slot.put(Clip(live.world, str(source), arrangement=False, parent=slot,
-                                               markers=[(0.0, 0.0), (24.0, 12.0 * RATE)], looping=True,
-                                               loop=(2.0, 6.0)))
-    live.world.focused_view = "Session"
+    live, track = session_loop(make_set, source)
     s = script(live)
     client = OscClient(("127.0.0.1", daemon.port))
     try:

@@ -21,10 +21,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import soundfile as sf
 
@@ -210,18 +212,99 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
                 if rtt is not None and i >= 5:
                     pings.append(rtt)
                 time.sleep(0.02)
-            out.close_port()
+            busy.jobs = 0
+            performance = _performance(client, out, port, source, presses=max(10, presses // 2),
+                                       deliveries=max(5, presses // 5))
+            out.close_port()  # the floor's input stays open until here: a port closing changes JACK's graph
             floor_in.close_port()
             return {"available": True, "presses": presses, **_percentiles(rtts), "floor": _percentiles(floors),
                     "jack_period": JACK_PERIOD, "busy_jobs": BUSY_JOBS,
                     "busy_done": busy.done, "ping": _percentiles(pings), "target_p99_ms": 10.0,
-                    "target_ping_p99_ms": 5.0}
+                    "target_ping_p99_ms": 5.0, "performance": performance}
 
+
+BPM = 120.0
+TICK_S = 60.0 / (BPM * 24)
+
+
+def _performance(client: _Client, out: Any, port: int, source: Path, *, presses: int,
+                 deliveries: int) -> dict[str, object]:
+    """Pad to ready for a 1-bar range (2 s at 120 bpm) on ``local`` while 2 jobs run; then MIDI clock at
+    120 bpm from this process and beat-quantized deliveries, each against the time its boundary's tick
+    was sent."""
+    client.send("/bridge/arm", str(source), 30.0, 32.0)
+    busy = _Busy(port, source, jobs=2)
+    ready: list[float] = []
+    for _ in range(presses):
+        busy.keep_running()
+        client.drain()
+        t0 = time.perf_counter()
+        out.send_message([0x90, 36, 100])
+        out.send_message([0x80, 36, 0])
+        job = _await_job(client, busy, t0)
+        if job is not None:
+            ready.append(job[0] - t0)
+    busy.jobs = 0
+    ticks: list[float] = []
+    stop = threading.Event()
+
+    def clock() -> None:  # MIDI clock at 120 bpm on a fixed schedule, each tick's send time kept
+        out.send_message([0xFA])
+        start = time.perf_counter()
+        while not stop.is_set():
+            due = start + TICK_S * (len(ticks) + 1)
+            time.sleep(max(0.0, due - time.perf_counter()))
+            out.send_message([0xF8])
+            ticks.append(time.perf_counter())
+
+    thread = threading.Thread(target=clock, name="bench-clock", daemon=True)
+    thread.start()
+    lateness: list[float] = []
+    try:
+        while len(ticks) < 48:  # the daemon has the tempo after a few ticks
+            time.sleep(0.01)
+        client.send("/bridge/set", "quantize", "beat")
+        for _ in range(deliveries):
+            client.drain()
+            client.send("/bridge/inpaint", str(source), 30.0, 30.05, "", "keep", 1)
+            job = _await_job(client, busy, time.perf_counter())
+            if job is not None and job[1] > 0:
+                tick = round(job[1] * 24)  # the boundary's tick, counted from the start message
+                if 0 < tick <= len(ticks):
+                    lateness.append(job[0] - ticks[tick - 1])
+    finally:
+        stop.set()
+        thread.join(5)
+        out.send_message([0xFC])
+        client.send("/bridge/set", "quantize", "off")
+    within = sum(1 for late in lateness if abs(late) <= TICK_S)
+    return {"presses": presses, "busy_jobs": 2, "pad_to_ready": _percentiles(ready), "deliveries": len(lateness),
+            "within_tick": within, "tick_ms": TICK_S * 1e3,
+            "lateness": _percentiles([abs(late) for late in lateness])}
+
+
+def _await_job(client: _Client, busy: _Busy, sent: float) -> tuple[float, float] | None:
+    """The arrival time and boundary beat of the ``/bridge/done`` of the job a request sent at ``sent``
+    starts (keeping the busy jobs going meanwhile); ``None`` when it was not accepted within 2 s (a MIDI
+    message the transport lost), failed, or did not finish within a minute."""
+    job: str | None = None
+    while time.perf_counter() < sent + (2.0 if job is None else 60.0):
+        busy.keep_running()
+        for address, params in client.receive(0.005):
+            if address == "/bridge/accepted" and job is None:
+                job = str(params[0])
+            elif params and params[0] == job and address == "/bridge/done":
+                beat = params[6] if len(params) > 6 else None
+                return time.perf_counter(), float(beat) if isinstance(beat, int | float) else -1.0
+            elif params and params[0] == job and address == "/bridge/error":
+                return None
+    return None
 
 class _Busy:
-    """Keeps :data:`BUSY_JOBS` local jobs (2 s gaps, 60 s of context each side) running, from a client of its own."""
+    """Keeps ``jobs`` local jobs (2 s gaps, 60 s of context each side) running, from a client of its own."""
 
-    def __init__(self, port: int, source: Path) -> None:
+    def __init__(self, port: int, source: Path, jobs: int = BUSY_JOBS) -> None:
+        self.jobs = jobs
         self.client = _Client(port)
         self.source = source
         self.duration = float(sf.info(str(source)).duration)
@@ -235,7 +318,7 @@ class _Busy:
                 if address in ("/bridge/done", "/bridge/error"):
                     self.running -= 1
                     self.done += 1
-        while self.running < BUSY_JOBS:
+        while self.running < self.jobs:
             at = self.duration / 3 + (self.duration / 3 - 2.0) * (self._sent % 8) / 8
             self.client.send("/bridge/inpaint", str(self.source), at, at + 2.0, "", "keep", 1, "context", 60.0)
             self.running += 1
@@ -317,6 +400,16 @@ def print_daemon_report(report: dict[str, object]) -> None:
               f" p50 {floor['p50_ms']:.2f} ms, p99 {floor['p99_ms']:.2f} ms")
         print(f"  OSC ping meanwhile: p50 {ping['p50_ms']:.2f} ms, p99 {ping['p99_ms']:.2f} ms"
               f" (target p99 < {midi['target_ping_p99_ms']:g})")
+        perf = midi["performance"]
+        assert isinstance(perf, dict) and isinstance(perf["pad_to_ready"], dict) and isinstance(perf["lateness"], dict)
+        ready, late = perf["pad_to_ready"], perf["lateness"]
+        print(f"pad to ready, 1-bar range at {BPM:g} bpm on local with {perf['busy_jobs']} jobs running:"
+              f" p50 {ready['p50_ms']:.0f} ms, p99 {ready['p99_ms']:.0f} ms"
+              f" ({ready['count']}/{perf['presses']} presses)")
+        share = perf["within_tick"] / perf["deliveries"] if perf["deliveries"] else float("nan")
+        print(f"quantized deliveries (beat, MIDI clock at {BPM:g} bpm) within one clock tick ({perf['tick_ms']:.1f} ms)"
+              f" of their boundary: {perf['within_tick']}/{perf['deliveries']} ({share:.0%}); off the boundary by"
+              f" p50 {late['p50_ms']:.1f} ms, p99 {late['p99_ms']:.1f} ms")
     else:
         print(f"MIDI note to /bridge/accepted: not measured ({midi['reason']})")
     print(f"{queue['jobs']} local jobs (50 ms gaps) queued at once: {queue['done']} done in {queue['seconds']:.1f} s,"
