@@ -12,9 +12,8 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bridge.control.osc import Address
@@ -101,7 +100,8 @@ class Notifier:
     midi: MidiControl | None = None
     listeners: dict[str, set[Address]] = field(default_factory=dict)
     """Extra addresses per job that hear its events (who cancelled it, who asked its status)."""
-    _held: set[asyncio.Task[None]] = field(default_factory=set)
+    _on_beat: set[asyncio.Task[None]] = field(default_factory=set)
+    """Takes waiting for their boundary."""
 
     def listen(self, job_id: str, who: Address) -> None:
         self.listeners.setdefault(job_id, set()).add(who)
@@ -111,9 +111,9 @@ class Notifier:
         next boundary."""
         if (event.state is JobState.DONE and not event.held and event.quantize is not None and event.boundary is None
                 and self.time is not None and self.time.running()):
-            held = asyncio.get_running_loop().create_task(self._on_boundary(event, self.time, also))
-            self._held.add(held)
-            held.add_done_callback(self._held.discard)
+            waiting = asyncio.get_running_loop().create_task(self._on_boundary(event, self.time, also))
+            self._on_beat.add(waiting)
+            waiting.add_done_callback(self._on_beat.discard)
             return
         if self.midi is not None:
             self.midi.job_changed(event)
@@ -136,12 +136,12 @@ class Notifier:
         try:
             beat = await time.boundary(event.quantize)
         finally:  # on the boundary, or at once when the daemon stops first: a take is never left unannounced
-            self.job(dataclasses.replace(event, boundary=beat), also=also)
+            self.job(replace(event, boundary=beat), also=also)
 
     def release(self) -> None:
         """Announce every take still waiting for its boundary, now (the daemon is stopping)."""
-        for held in list(self._held):
-            held.cancel()
+        for waiting in list(self._on_beat):
+            waiting.cancel()
 
     def _destinations(self, event: JobEvent) -> list[Address]:
         seen: list[Address] = []

@@ -122,3 +122,23 @@ def test_take_pads_show_their_slot_of_the_bank_and_play_it(jack: None, tmp_path:
             assert [0x90, 41, 127] in leds and [0x90, 40, 64] in leds and [0x90, 42, 64] in leds
         finally:
             client.close()
+
+
+def test_a_quantized_take_waits_for_the_beat_of_a_jack_midi_clock(jack: None, tmp_path: Path) -> None:
+    sf.write(tmp_path / "song.wav", loop(48000, 12.0, channels=2), 48000, subtype="PCM_24")
+    with running_daemon(media=[tmp_path], midi=True, midi_api="jack") as daemon:
+        client = OscClient(daemon.osc_address)
+        try:
+            request = [str(tmp_path / "song.wav"), 5.0, 5.05, "", "quantize", "beat"]
+            client.send("/bridge/inpaint", *request)
+            refusal = client.reply("/bridge/error")[1][1]
+            assert "quantize = 'beat': the MIDI clock is not running" in refusal  # refused, not ignored
+            peer("fa;f8;f8;f8")  # start, and three ticks to give the tempo
+            client.send("/bridge/inpaint", *request)
+            job = client.reply("/bridge/accepted")[1][0]
+            client.wait_for(lambda m: m[0] == "/bridge/progress" and m[1][:2] == [job, "fitting"], 30)
+            peer(";".join(["f8"] * 21))  # on to tick 24: the next beat
+            address, args = client.job_end(job, 30)
+            assert address == "/bridge/done" and args[6] == 1.0  # held, then announced on beat 1
+        finally:
+            client.close()
