@@ -155,6 +155,10 @@ def _keep_ahead(ctx: Context) -> None:
     fresh = [j for j in bank if j.id not in ctx.played and j.state not in (JobState.FAILED, JobState.CANCELLED)]
     spent = [i for i, j in enumerate(bank) if j.id in ctx.played and j.id != ctx.selected]
     for slot in spent[: max(0, wanted - len(fresh))]:
+        engine = bank[slot].engine
+        if engine != "local" and ctx.settings.budget.per_day is None:  # set for another engine's bank
+            raise BadValue("keep_ahead", wanted, f"regenerates {engine} requests in the background, each billed:"
+                                                 " set a [budget] per_day ceiling in config.toml first")
         ctx.runner.refill(slot)
 
 
