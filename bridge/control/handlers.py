@@ -155,11 +155,15 @@ def _keep_ahead(ctx: Context) -> None:
     fresh = [j for j in bank if j.id not in ctx.played and j.state not in (JobState.FAILED, JobState.CANCELLED)]
     spent = [i for i, j in enumerate(bank) if j.id in ctx.played and j.id != ctx.selected]
     for slot in spent[: max(0, wanted - len(fresh))]:
-        engine = bank[slot].engine
-        if engine != "local" and ctx.settings.budget.per_day is None:  # set for another engine's bank
-            raise BadValue("keep_ahead", wanted, f"regenerates {engine} requests in the background, each billed:"
-                                                 " set a [budget] per_day ceiling in config.toml first")
+        _require_budget(ctx, bank[slot].engine, wanted)  # it may have been set for another engine's bank
         ctx.runner.refill(slot)
+
+
+def _require_budget(ctx: Context, engine: str, keep_ahead: object) -> None:
+    """Refuse background regeneration on a paid engine unless a daily ceiling caps what it may spend."""
+    if engine != "local" and ctx.settings.budget.per_day is None:
+        raise BadValue("keep_ahead", keep_ahead, f"regenerates {engine} requests in the background, each billed:"
+                                                 " set a [budget] per_day ceiling in config.toml first")
 
 
 def _status_report(ctx: Context) -> Report:
@@ -201,10 +205,8 @@ def _set(ctx: Context, command: Set, sender: Address | None) -> list[Reply]:
             value = check_parameter(checks.name("option", key), value, service=engine, model_id=model)
         elif key == "quantize" and parse_quantize(value) is not None:
             _require_beat(ctx, str(value), running=False)  # the transport may start later
-        elif key == "keep_ahead" and check_option(key, value) and engine != "local" and \
-                ctx.settings.budget.per_day is None:
-            raise BadValue(key, value, f"regenerates {engine} requests in the background, each billed: set a"
-                                       " [budget] per_day ceiling in config.toml first")
+        elif key == "keep_ahead" and check_option(key, value):
+            _require_budget(ctx, engine, value)
     ctx.session.set(key, value)
     return [_status_report(ctx)]
 
