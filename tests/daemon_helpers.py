@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import soundfile as sf
+
 from bridge.config import Settings, load_settings
 from bridge.control.osc import decode_packet, encode_message
 from bridge.daemon import Daemon, ServeOptions
@@ -172,3 +174,13 @@ def daemon_process(media: Path, *extra: str, env: Mapping[str, str] | None = Non
     finally:
         if daemon.proc.poll() is None:
             daemon.stop()
+
+
+def media_folder(tmp_path: Path, *, sr: int, seconds: float, seed: int, subtype: str) -> Path:
+    """A media root holding ``song.wav``: a stereo loop of ``seconds`` at ``sr``."""
+    from bridge.audio.signals import loop
+
+    folder = tmp_path / "media"
+    folder.mkdir()
+    sf.write(folder / "song.wav", loop(sr, seconds, channels=2, seed=seed), sr, subtype=subtype)
+    return folder

@@ -18,21 +18,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.audio.signals import loop
 from bridge.config import Budget, ServiceSettings, load_settings
 from bridge.fakes.fal import TEST_KEY, FakeFal
 from bridge.fakes.wavespeed import TEST_KEY as WS_KEY
 from bridge.fakes.wavespeed import FakeWaveSpeed
 
-from .daemon_helpers import OscClient, running_daemon
+from .daemon_helpers import OscClient, media_folder, running_daemon
 
 
 @pytest.fixture
 def media(tmp_path: Path) -> Path:
-    folder = tmp_path / "media"
-    folder.mkdir()
-    sf.write(folder / "song.wav", loop(48000, 20.0, channels=2, seed=2), 48000, subtype="PCM_24")
-    return folder
+    return media_folder(tmp_path, sr=48000, seconds=20.0, seed=2, subtype="PCM_24")
 
 
 @pytest.fixture

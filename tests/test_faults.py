@@ -14,27 +14,22 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import soundfile as sf
 from pythonosc.osc_bundle_builder import IMMEDIATELY, OscBundleBuilder
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from bridge.audio.signals import loop
 from bridge.control.osc import encode_message
 from bridge.fakes.fal import TEST_KEY, FakeFal
 from bridge.jobs.events import JobState
 from bridge.jobs.journal import Journal
 
-from .daemon_helpers import DaemonProcess, OscClient, daemon_process
+from .daemon_helpers import DaemonProcess, OscClient, daemon_process, media_folder
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="FIFOs and signals as on POSIX")
 
 
 @pytest.fixture
 def media(tmp_path: Path) -> Path:
-    folder = tmp_path / "media"
-    folder.mkdir()
-    sf.write(folder / "song.wav", loop(44100, 12.0, channels=2, seed=4), 44100, subtype="PCM_16")
-    return folder
+    return media_folder(tmp_path, sr=44100, seconds=12.0, seed=4, subtype="PCM_16")
 
 
 @pytest.fixture

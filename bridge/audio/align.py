@@ -190,13 +190,18 @@ def fit_returned(
     """
     channels = original.shape[1]
     if needed is None:
-        audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
+        audio = _at_rate(returned, returned_sr, sr, channels)
     else:
         reach = round((GUARD_S + MAX_CONTEXT_S) * sr) + MAX_LAG
         audio = _resampled_part(returned, returned_sr, sr, lo=min(start - reach, needed[0]),
                                 hi=max(end + reach, needed[1]), channels=channels)
     alignment = align(original, audio, start=start, end=end, sr=sr)
     return apply_alignment(audio, alignment, len(original)), alignment
+
+
+def _at_rate(x: NDArray[np.floating], sr_in: int, sr: int, channels: int) -> NDArray[np.float32]:
+    """``x`` resampled to ``sr`` and mapped to ``channels`` channels."""
+    return map_channels(resample(np.asarray(x, dtype=np.float32), sr_in, sr), channels)
 
 
 def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *, lo: int, hi: int,
@@ -210,8 +215,8 @@ def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *
     a = max(0, (lo * returned_sr // sr - margin) // step_in * step_in)
     b = min(len(returned), hi * returned_sr // sr + margin)
     if b - a >= 0.8 * len(returned):  # little to save: the whole answer, as it came
-        return map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
-    part = map_channels(resample(np.asarray(returned[a:b], dtype=np.float32), returned_sr, sr), channels)
+        return _at_rate(returned, returned_sr, sr, channels)
+    part = _at_rate(returned[a:b], returned_sr, sr, channels)
     out = np.zeros((total, channels), dtype=np.float32)
     at = a // step_in * step_out
     n = min(len(part), total - at)
@@ -231,7 +236,7 @@ def place_returned(
     AlignmentError
         When the audio is shorter than ``needed`` frames, the part it must cover.
     """
-    audio = map_channels(resample(np.asarray(returned, dtype=np.float32), returned_sr, sr), channels)
+    audio = _at_rate(returned, returned_sr, sr, channels)
     if len(audio) < needed:
         raise AlignmentError(
             f"returned audio: {len(audio) / sr:.3f} s long, shorter than the {needed / sr:.3f} s it must fill"

@@ -13,10 +13,8 @@ import socket
 from pathlib import Path
 
 import pytest
-import soundfile as sf
 
-from bridge.audio.signals import loop
-from tests.daemon_helpers import DaemonProcess
+from tests.daemon_helpers import DaemonProcess, media_folder
 
 pytestmark = pytest.mark.skipif(os.environ.get("INPAINT_BRIDGE_PRIVATE_NET") != "1",
                                 reason="Link cases run only inside the private network namespace (test_link.py)")
@@ -24,10 +22,7 @@ pytestmark = pytest.mark.skipif(os.environ.get("INPAINT_BRIDGE_PRIVATE_NET") != 
 
 @pytest.fixture
 def media(tmp_path: Path) -> Path:
-    folder = tmp_path / "media"
-    folder.mkdir()
-    sf.write(folder / "song.wav", loop(48000, 8.0, channels=2, seed=2), 48000, subtype="PCM_16")
-    return folder
+    return media_folder(tmp_path, sr=48000, seconds=8.0, seed=2, subtype="PCM_16")
 
 
 def test_only_loopback_is_here() -> None:
