@@ -20,7 +20,7 @@ from bridge.audio.resample import map_channels, resample
 from bridge.audio.splice import sliding_energy
 from bridge.errors import AlignmentError, AudioParameterError
 
-__all__ = ["Alignment", "align", "apply_alignment", "fit_returned", "place_returned"]
+__all__ = ["Alignment", "align", "apply_alignment", "fit_returned", "place_returned", "read_span"]
 
 MIN_NCC = 0.9
 MAX_GAIN_DB = 6.0
@@ -172,6 +172,14 @@ def apply_alignment(returned: NDArray[np.floating], alignment: Alignment, frames
     return out
 
 
+def read_span(frames: int, returned_sr: int, *, sr: int, start: int, end: int,
+              needed: tuple[int, int]) -> tuple[int, int]:
+    """The frames of a returned answer ``frames`` long that :func:`fit_returned` reads with these
+    arguments: the rest need not be decoded."""
+    reach = round((GUARD_S + MAX_CONTEXT_S) * sr) + MAX_LAG
+    return _input_span(frames, returned_sr, sr, lo=min(start - reach, needed[0]), hi=max(end + reach, needed[1]))
+
+
 def fit_returned(
     original: NDArray[np.floating],
     returned: NDArray[np.floating],
@@ -185,16 +193,16 @@ def fit_returned(
     """Bring an engine's rendering onto the original: resample, map channels, align, gain.
 
     With ``needed``, only the frames the caller reads (a splice reads the range) and the
-    context the lag is searched on are resampled, the rest of the fitted audio is silence.
+    context the lag is searched on are resampled: :func:`read_span` says which frames of
+    ``returned`` those are. The rest of the fitted audio is silence.
     Returns the fitted audio [shape=original.shape] and the :class:`Alignment` used.
     """
     channels = original.shape[1]
     if needed is None:
         audio = _at_rate(returned, returned_sr, sr, channels)
     else:
-        reach = round((GUARD_S + MAX_CONTEXT_S) * sr) + MAX_LAG
-        audio = _resampled_part(returned, returned_sr, sr, lo=min(start - reach, needed[0]),
-                                hi=max(end + reach, needed[1]), channels=channels)
+        span = read_span(len(returned), returned_sr, sr=sr, start=start, end=end, needed=needed)
+        audio = _resampled_part(returned, returned_sr, sr, span=span, channels=channels)
     alignment = align(original, audio, start=start, end=end, sr=sr)
     return apply_alignment(audio, alignment, len(original)), alignment
 
@@ -204,21 +212,29 @@ def _at_rate(x: NDArray[np.floating], sr_in: int, sr: int, channels: int) -> NDA
     return map_channels(resample(np.asarray(x, dtype=np.float32), sr_in, sr), channels)
 
 
-def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *, lo: int, hi: int,
-                    channels: int) -> NDArray[np.float32]:
-    """``returned`` at ``sr`` with ``channels`` channels, exact on output frames ``[lo, hi)`` and silent
-    elsewhere. The part is cut on the rates' common grid, so it lands on whole output frames, with
-    :data:`FILTER_MARGIN_S` more each side for the resampler to settle."""
-    total = round(len(returned) * sr / returned_sr)
-    step_out, step_in = sr // gcd(sr, returned_sr), returned_sr // gcd(sr, returned_sr)
+def _input_span(frames: int, returned_sr: int, sr: int, *, lo: int, hi: int) -> tuple[int, int]:
+    """The input frames to resample for output frames ``[lo, hi)``, cut on the rates' common grid so
+    the part lands on whole output frames, with :data:`FILTER_MARGIN_S` more each side for the
+    resampler to settle; all of them when that is most of the answer anyway."""
+    step_in = returned_sr // gcd(sr, returned_sr)
     margin = round(FILTER_MARGIN_S * returned_sr)
     a = max(0, (lo * returned_sr // sr - margin) // step_in * step_in)
-    b = min(len(returned), hi * returned_sr // sr + margin)
-    if b - a >= 0.8 * len(returned):  # little to save: the whole answer, as it came
+    b = min(frames, hi * returned_sr // sr + margin)
+    return (0, frames) if b - a >= 0.8 * frames else (a, b)
+
+
+def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *, span: tuple[int, int],
+                    channels: int) -> NDArray[np.float32]:
+    """``returned`` at ``sr`` with ``channels`` channels, resampled from its frames ``span`` (see
+    :func:`_input_span`) and silent elsewhere."""
+    a, b = span
+    if (a, b) == (0, len(returned)):
         return _at_rate(returned, returned_sr, sr, channels)
+    total = round(len(returned) * sr / returned_sr)
     part = _at_rate(returned[a:b], returned_sr, sr, channels)
     out = np.zeros((total, channels), dtype=np.float32)
-    at = a // step_in * step_out
+    step = gcd(sr, returned_sr)
+    at = a // (returned_sr // step) * (sr // step)
     n = min(len(part), total - at)
     out[at : at + n] = part[:n]
     return out

@@ -28,11 +28,13 @@ import numpy as np
 import soundfile as sf
 from numpy.typing import NDArray
 
+from bridge.audio.cores import MIN_SPLIT_FRAMES, side_pool
 from bridge.errors import AudioParameterError, OutputError, SourceError
 from bridge.files import temp_in
 
 __all__ = [
     "AudioInfo",
+    "EncodedAudio",
     "check_source_file",
     "decode_bytes",
     "encode_bytes",
@@ -342,15 +344,87 @@ def encode_bytes(x: NDArray[np.floating], sr: int, fmt: str) -> bytes:
     return buf.getvalue()
 
 
-def decode_bytes(data: bytes) -> tuple[NDArray[np.float32], int]:
-    """Decode an audio file held in memory (WAV, FLAC, Ogg, MP3) to float32 frames."""
+class EncodedAudio:
+    """An audio file held in memory as a service sent it, decoded where it is read.
+
+    WAV and FLAC seek to the exact frame, so only the frames asked for are decoded, a long
+    stretch in two halves side by side; other formats are decoded whole when opened.
+    """
+
+    PARTIAL = frozenset({"WAV", "WAVEX", "FLAC"})
+
+    def __init__(self, data: bytes) -> None:
+        """Read the header and the last frame (or decode whole a format that cannot be read in part).
+
+        Raises :class:`AudioParameterError` when the bytes are no audio file, are cut short or
+        hold no frames.
+        """
+        self.data = data
+        self._whole: NDArray[np.float32] | None = None
+        with _decoding(), sf.SoundFile(io.BytesIO(data)) as f:
+            self.sr, self.channels, self.format = int(f.samplerate), int(f.channels), str(f.format)
+            self.frames = int(f.frames) if f.format in self.PARTIAL else 0
+            if self.frames <= 0:  # a stream of unknown length, or a codec whose seeking is approximate
+                self._whole = np.asarray(f.read(dtype="float32", always_2d=True), dtype=np.float32)
+                self.frames = len(self._whole)
+            elif not _last_frame_read(f):  # a file cut short fails here, not later in the fit
+                raise AudioParameterError(f"returned audio: ends before the {self.frames} frames its header"
+                                          " promises (cut short)")
+        if self.frames == 0:
+            raise AudioParameterError("returned audio: holds no frames")
+
+    def decode(self, lo: int = 0, hi: int | None = None) -> NDArray[np.float32]:
+        """The whole answer [shape=(frames, channels)], decoded on frames ``[lo, hi)``.
+
+        Frames outside that span are silence, or the decoded audio where the whole was decoded
+        anyway. Raises :class:`AudioParameterError` when the file is damaged or shorter than
+        its header says.
+        """
+        if self._whole is not None:
+            return self._whole
+        lo, hi = max(0, lo), self.frames if hi is None else min(hi, self.frames)
+        whole = lo == 0 and hi == self.frames
+        out = np.empty((self.frames, self.channels), np.float32) if whole else np.zeros(
+            (self.frames, self.channels), np.float32)
+        part, pool = out[lo:hi], side_pool()
+        with _decoding():
+            if pool is None or self.format != "FLAC" or len(part) < 2 * MIN_SPLIT_FRAMES:
+                self._decode_into(part, lo)
+            else:  # FLAC is the slow one: halves side by side
+                half = len(part) // 2
+                second = pool.submit(self._decode_into, part[half:], lo + half)
+                self._decode_into(part[:half], lo)
+                second.result()
+        return out
+
+    def _decode_into(self, out: NDArray[np.float32], at: int) -> None:
+        with sf.SoundFile(io.BytesIO(self.data)) as f:
+            f.seek(at)
+            got = len(f.read(len(out), dtype="float32", always_2d=True, out=out))
+        if got != len(out):
+            raise RuntimeError(f"{got} frames from frame {at} where the header promises {len(out)}")
+
+
+def _last_frame_read(f: sf.SoundFile) -> bool:
     try:
-        audio, sr = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
+        f.seek(f.frames - 1)
+        return len(f.read(1)) == 1
+    except (sf.LibsndfileError, RuntimeError):
+        return False
+
+
+@contextlib.contextmanager
+def _decoding() -> Iterator[None]:
+    try:
+        yield
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise AudioParameterError(f"returned audio: cannot be decoded ({exc})") from exc
-    if len(audio) == 0:
-        raise AudioParameterError("returned audio: holds no frames")
-    return np.asarray(audio, dtype=np.float32), int(sr)
+
+
+def decode_bytes(data: bytes) -> tuple[NDArray[np.float32], int]:
+    """Decode an audio file held in memory (WAV, FLAC, Ogg, MP3) to float32 frames."""
+    audio = EncodedAudio(data)
+    return audio.decode(), audio.sr
 
 
 def seconds_to_frame(seconds: float, sr: int) -> int:

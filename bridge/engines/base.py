@@ -10,6 +10,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
+from bridge.audio.io import EncodedAudio
 from bridge.model import Operation
 
 __all__ = ["Capabilities", "Engine", "EngineJob", "EngineResult", "Fit", "Progress"]
@@ -88,7 +89,8 @@ class Fit(StrEnum):
 class EngineResult:
     """What an engine returned; ``fit`` says how it goes back into the window (see :class:`Fit`)."""
 
-    audio: NDArray[np.float32]
+    audio: NDArray[np.float32] | EncodedAudio
+    """Samples made here, or a service's answer file as it came, decoded where the fit reads it."""
     sr: int
     fit: Fit
     model: str

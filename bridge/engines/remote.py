@@ -16,7 +16,7 @@ from typing import Protocol
 
 import httpx
 
-from bridge.audio.io import decode_bytes
+from bridge.audio.io import EncodedAudio
 from bridge.engines.base import EngineJob, EngineResult, Progress
 from bridge.engines.http import TIMEOUT, download
 from bridge.engines.models import MaskStyle, ModelSpec, find_model
@@ -172,7 +172,7 @@ class HostedEngine:
         job.report(Progress("downloading", clock.elapsed(), request_id=remote.request_id))
         data = await download(self.client, url, service=self.service)
         try:
-            audio, sr = await asyncio.to_thread(decode_bytes, data)
+            audio = await asyncio.to_thread(EncodedAudio, data)
         except AudioParameterError as exc:
             raise EngineError(f"{self.service}: {spec.id}: {exc}") from exc
         details: dict[str, object] = {"inputs": {k: v for k, v in prepared.inputs.items() if k != spec.audio_field},
@@ -183,7 +183,7 @@ class HostedEngine:
         plan = prepared.plan
         regenerated = None if plan.mask is None else (plan.lo + round(plan.mask[0] * job.sr),
                                                       min(plan.hi, plan.lo + round(plan.mask[1] * job.sr)))
-        return EngineResult(audio=audio, sr=sr, fit=plan.fit, model=spec.id, lo=plan.lo, hi=plan.hi,
+        return EngineResult(audio=audio, sr=audio.sr, fit=plan.fit, model=spec.id, lo=plan.lo, hi=plan.hi,
                             request_id=remote.request_id, details=details, notes=notes, regenerated=regenerated,
                             seeded=spec.seed)
 

@@ -17,7 +17,8 @@ Faults (``fake.queue.faults.add(kind, fault)``, kinds ``submit``, ``status``, ``
 ``x-fal-request-id``), ``rate_limit`` (429 with ``Retry-After``), ``server_error``,
 ``user_timeout`` (504 with ``X-Fal-Request-Timeout-Type: user``), ``drop``, ``slow``, and
 for ``submit`` also ``drop_after_accept`` (the job is queued, the answer is lost), for ``stream``
-also ``drop_midway`` (one event, then the connection is cut).
+also ``drop_midway`` (one event, then the connection is cut), for ``file`` also ``truncated`` (the
+first half of the file, with a 200).
 Job faults (``fake.job_faults.add("job", ...)``): ``runner_disconnected``, ``request_timeout``.
 
 A job moves on by status polls (``queue_polls``, ``progress_polls``; each stream event counts
@@ -146,6 +147,10 @@ class FakeFal:
             return Reply(0, drop=True)
         if fault == "drop_midway" and kind == "stream":
             return self._stream(request, cut_after=1)
+        if fault == "truncated" and kind == "file":  # a CDN that ends the file early, and says it is whole
+            whole = self._file(request)
+            body = whole.body[: len(whole.body) // 2]
+            return Reply(whole.status, body, whole.headers)
         return None
 
     def _auth(self, request: Request) -> Reply | None:

@@ -18,8 +18,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bridge import __version__
-from bridge.audio.align import fit_returned, place_returned
-from bridge.audio.io import AudioInfo, from_float, probe, read_frames, seconds_to_frame, to_float
+from bridge.audio.align import fit_returned, place_returned, read_span
+from bridge.audio.io import AudioInfo, EncodedAudio, from_float, probe, read_frames, seconds_to_frame, to_float
 from bridge.audio.splice import splice
 from bridge.audio.take import check_output, default_take_path, write_full, write_manifest, write_patch, write_returned
 from bridge.audio.window import Window, plan_window
@@ -170,7 +170,7 @@ async def _edit(req: EditRequest, engine: Engine, settings: Settings, on_progres
     timer.report(on_progress, "fitting")
     fit: dict[str, Any] = {}
     if result.fit is Fit.JOINED:
-        new = result.audio
+        new = _decoded(result)
     else:
         try:
             new, fit = await timer.run("fit_splice", _fit_and_splice, audio, result, sr=info.sr, start=start,
@@ -246,23 +246,30 @@ def _fit_and_splice(
         # align only on audio the model did not regenerate: its mask may reach past the range
         a, b = (s, e) if result.regenerated is None else (min(s, result.regenerated[0] - lo),
                                                           max(e, result.regenerated[1] - lo))
+        frames = result.audio.frames if isinstance(result.audio, EncodedAudio) else len(result.audio)
+        span = read_span(frames, result.sr, sr=sr, start=a, end=b, needed=(s, e))
         try:
-            fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b,
+            fitted, alignment = fit_returned(excerpt, _decoded(result, *span), result.sr, sr=sr, start=a, end=b,
                                               needed=(s, e))
             fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
         except AlignmentError as exc:
             if not accept_misaligned:
                 raise
-            fitted = place_returned(result.audio, result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
-                                    needed=e)
+            fitted = place_returned(_decoded(result), result.sr, sr=sr, frames=len(excerpt),
+                                    channels=excerpt.shape[1], needed=e)
             fit = {"accepted_misaligned": True, "refused_because": str(exc), "placed_at_frame": lo}
     else:
-        fitted = place_returned(result.audio, result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
+        fitted = place_returned(_decoded(result), result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
                                 needed=e)
         fit = {"placed_at_frame": lo}
     spliced, rhos = splice(excerpt, fitted, start=s, end=e, fade=fade)
     fit["rho"] = list(rhos)
     return spliced[s:e], fit
+
+
+def _decoded(result: EngineResult, lo: int = 0, hi: int | None = None) -> NDArray[np.float32]:
+    """The engine's answer as samples, decoded at least on its frames ``[lo, hi)``."""
+    return result.audio.decode(lo, hi) if isinstance(result.audio, EncodedAudio) else result.audio
 
 
 def _cost(req: EditRequest, settings: Settings, result: EngineResult) -> dict[str, object]:
@@ -277,7 +284,7 @@ def _cost(req: EditRequest, settings: Settings, result: EngineResult) -> dict[st
 def _keep_refused(req: EditRequest, info: AudioInfo, wanted: Path, result: EngineResult, why: str,
                   offset: float) -> Path:
     """Keep a paid answer the fit refused, as the service sent it, with a manifest naming its request."""
-    path = write_returned(wanted.with_name(f"{wanted.stem}.refused.wav"), result.audio, result.sr)
+    path = write_returned(wanted.with_name(f"{wanted.stem}.refused.wav"), _decoded(result), result.sr)
     write_manifest(path, {"refused_because": why, "remote_request_id": result.request_id, "model": result.model,
                           "source": str(info.path.resolve()), "range": {"start": req.start, "end": req.end},
                           "starts_at_s": offset,

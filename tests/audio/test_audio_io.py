@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -7,8 +8,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.audio.io import from_float, link_new, probe, read_frames, to_float
-from bridge.errors import SourceError
+from bridge.audio.io import EncodedAudio, from_float, link_new, probe, read_frames, to_float
+from bridge.audio.signals import loop
+from bridge.errors import AudioParameterError, SourceError
 
 FORMATS = [
     ("WAV", "PCM_16", "wav"),
@@ -73,3 +75,41 @@ def test_sources_that_cannot_be_read_are_named_without_being_opened(tmp_path: Pa
     monkeypatch.setattr(os, "stat", stat_denied)
     with pytest.raises(SourceError, match="cannot be reached"):
         probe(song)
+
+
+def _answer(fmt: str, subtype: str, seconds: float = 8.0) -> tuple[bytes, np.ndarray]:
+    buf = io.BytesIO()
+    sf.write(buf, 0.8 * loop(44100, seconds, channels=2, seed=2), 44100, format=fmt, subtype=subtype)
+    data = buf.getvalue()
+    return data, sf.read(io.BytesIO(data), dtype="float32", always_2d=True)[0]
+
+
+@pytest.mark.parametrize("fmt,subtype", [("FLAC", "PCM_16"), ("WAV", "PCM_16"), ("WAV", "FLOAT")])
+def test_an_answer_is_decoded_where_it_is_read_with_the_samples_of_one_pass(fmt: str, subtype: str) -> None:
+    data, whole = _answer(fmt, subtype)
+    answer = EncodedAudio(data)
+    assert (answer.sr, answer.channels, answer.frames) == (44100, 2, len(whole))
+    assert np.array_equal(answer.decode(), whole)
+    lo, hi = 100_003, 250_001
+    part = answer.decode(lo, hi)
+    assert part.shape == whole.shape and np.array_equal(part[lo:hi], whole[lo:hi])
+    assert not part[:lo].any() and not part[hi:].any()
+
+
+@pytest.mark.parametrize("fmt,subtype", [("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")])
+def test_a_lossy_answer_is_decoded_whole(fmt: str, subtype: str) -> None:
+    data, whole = _answer(fmt, subtype, seconds=3.0)
+    answer = EncodedAudio(data)
+    assert answer.frames == len(whole) and np.array_equal(answer.decode(1000, 2000), whole)
+
+
+def test_an_answer_cut_short_or_not_audio_is_refused_in_words() -> None:
+    data, _ = _answer("FLAC", "PCM_16")
+    with pytest.raises(AudioParameterError, match=r"returned audio: ends before the 352800 frames .* \(cut short\)"):
+        EncodedAudio(data[: len(data) * 9 // 10])
+    with pytest.raises(AudioParameterError, match="returned audio: cannot be decoded"):
+        EncodedAudio(b"<html>502 Bad Gateway</html>")
+    empty = io.BytesIO()
+    sf.write(empty, np.zeros((0, 2), np.float32), 44100, format="WAV", subtype="PCM_16")
+    with pytest.raises(AudioParameterError, match="holds no frames"):
+        EncodedAudio(empty.getvalue())

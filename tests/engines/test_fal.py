@@ -235,6 +235,14 @@ def test_failed_jobs_report_the_service_error(fal: FakeFal, source: Path, job_fa
     assert fal.submits() == 1
 
 
+def test_an_answer_file_cut_short_is_reported_with_its_request(fal: FakeFal, source: Path) -> None:
+    fal.rest.faults.add("file", "truncated")
+    with pytest.raises(EngineError, match=r"fal: .*: returned audio: ends before the \d+ frames its header promises"
+                                          r" \(cut short\) \(request ") as caught:
+        edit(fal_engine(fal), source, 14.0, 14.2, context_s=3.0)
+    assert fal.accepted[0] in str(caught.value) and fal.submits() == 1
+
+
 def test_auth_errors_name_the_key_and_keep_it_secret(fal: FakeFal, source: Path) -> None:
     with pytest.raises(EngineUnavailable, match="No user found for Key ID and Secret.*FAL_KEY") as caught:
         edit(fal_engine(fal, key="wrong-id:wrong-secret"), source, 14.0, 14.2, context_s=3.0)

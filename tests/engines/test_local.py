@@ -37,6 +37,7 @@ def test_a_broken_pool_falls_back_to_threads() -> None:
     engine = LocalEngine(pool)
     first = asyncio.run(engine.render(job()))
     second = asyncio.run(engine.render(job()))
+    assert isinstance(first.audio, np.ndarray) and isinstance(second.audio, np.ndarray)
     assert first.fit is Fit.JOINED and first.audio.shape == (2400, 2) and np.isfinite(first.audio).all()
     assert np.array_equal(first.audio, second.audio)
     assert pool.calls == 1  # the broken pool is not tried again
@@ -55,6 +56,7 @@ def test_the_fill_process_pool_gets_the_window_through_shared_memory_and_gives_i
     finally:
         pool.shutdown()
     in_thread = asyncio.run(LocalEngine().render(job()))
+    assert isinstance(in_process.audio, np.ndarray) and isinstance(in_thread.audio, np.ndarray)
     assert np.array_equal(in_process.audio, in_thread.audio) and in_process.details == in_thread.details
     after = set(Path("/dev/shm").iterdir()) if Path("/dev/shm").is_dir() else set()
     assert not {p for p in after - before if p.name.startswith("psm_")}  # the shared window is gone
