@@ -53,7 +53,7 @@ def test_inpaint_over_osc_delivers_a_patch_that_cuts_in_cleanly(client_and_daemo
     job = client.reply("/bridge/accepted")[1][0]
     states = []
     while True:
-        address, args = client.wait_for(lambda m: bool(m[1]) and m[1][0] == job)
+        address, args = client.wait_for(lambda m: bool(m[1]) and m[1][0] == job, timeout=60)
         if address == "/bridge/progress":
             states.append(args[1])
             assert 0.0 <= args[2] <= 1.0

@@ -7,6 +7,7 @@ import multiprocessing
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
+from multiprocessing.context import BaseContext
 
 import httpx
 
@@ -63,10 +64,18 @@ replies come first on a machine whose cores the fills keep busy."""
 
 
 def fill_pool(workers: int) -> ProcessPoolExecutor | None:
-    """Processes for the local engine's fills, started now (spawned: the daemon has threads)."""
+    """Processes for the local engine's fills, started now.
+
+    They are forked from a fork server that has the fill's modules loaded (where the system has
+    one: a daemon with threads must not fork itself), so a worker costs milliseconds, not the
+    second or two of an interpreter importing numpy and scipy; elsewhere they are spawned.
+    """
     try:
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_fill_worker, initargs=(os.getpid(),))
+        context: BaseContext = multiprocessing.get_context("spawn")
+        if "forkserver" in multiprocessing.get_all_start_methods():
+            context = multiprocessing.get_context("forkserver")
+            multiprocessing.set_forkserver_preload(["bridge.engines.local", "bridge.audio.fill"])
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_fill_worker)
         for _ in range(workers):
             pool.submit(_warm_up)
     except (OSError, RuntimeError) as exc:
@@ -75,19 +84,19 @@ def fill_pool(workers: int) -> ProcessPoolExecutor | None:
     return pool
 
 
-def _fill_worker(parent: int) -> None:
+def _fill_worker() -> None:
     """In a fill worker: yield the CPU to everything else, and exit when the daemon is gone (even after
-    kill -9), never linger."""
+    kill -9), never linger. (The fork server then ends too: it lasts as long as the daemon's workers.)"""
     import contextlib
     import threading
-    import time
 
     with contextlib.suppress(OSError, AttributeError):  # no nice() on Windows
         os.nice(FILL_NICENESS)
+    daemon = multiprocessing.parent_process()  # the process that asked for this worker: the daemon
 
     def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(1.0)
+        if daemon is not None:
+            daemon.join()  # its sentinel reads end-of-file once the daemon is gone, however it ended
         os._exit(0)
 
     threading.Thread(target=watch, name="follow-daemon", daemon=True).start()

@@ -18,6 +18,8 @@ from bridge.cli.bench import jack as jack_server
 
 from ..daemon_helpers import OscClient, running_daemon
 
+pytestmark = pytest.mark.xdist_group("jack")  # one JACK server for the module, on one worker
+
 PEER = Path(__file__).with_name("midi_peer.py")
 
 

@@ -24,6 +24,8 @@ from ..daemon_helpers import OscClient
 from .conftest import RATE, LiveSet, frames
 from .fake_live import Clip, Track
 
+pytestmark = pytest.mark.xdist_group("live-daemon")  # one daemon for the module, on one worker
+
 
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
