@@ -54,19 +54,25 @@ def burg(series: NDArray[np.floating], order: int) -> list[ArModel]:
     p = max(0, min(order, n - 1))
     a = np.zeros((rows, p + 1))
     a[:, 0] = 1.0
-    fwd = x[:, 1:]
-    bwd = x[:, :-1]
+    # forward and backward errors, updated in place: the forward ones alternate between two buffers
+    # and start one column later each order, the backward ones end one column earlier
+    fwd, spare, bwd = x[:, 1:].copy(), np.empty((rows, n - 1)), x[:, :-1].copy()
     den = np.vecdot(fwd, fwd) + np.vecdot(bwd, bwd)
     silent = den <= _TINY
     den[silent] = 1.0
     for i in range(p):
-        k = (-2.0 * np.vecdot(bwd, fwd) / den)[:, None]
-        a[:, 1 : i + 2] += k * a[:, i::-1]
-        fwd, bwd = fwd + k * bwd, bwd + k * fwd
-        den = (1.0 - k[:, 0] ** 2) * den - fwd[:, 0] ** 2 - bwd[:, -1] ** 2
-        den[den <= _TINY] = _TINY
-        fwd = fwd[:, 1:]
-        bwd = bwd[:, :-1]
+        m = n - 1 - i
+        f, b, new_f = fwd[:, i : i + m], bwd[:, :m], spare[:, i : i + m]
+        k = -2.0 * np.vecdot(b, f) / den
+        kc = k[:, None]
+        a[:, 1 : i + 2] += kc * a[:, i::-1]
+        np.multiply(b, kc, out=new_f)
+        new_f += f  # f + k·b
+        f *= kc
+        b += f  # b + k·f
+        den = (1.0 - k**2) * den - new_f[:, 0] ** 2 - b[:, -1] ** 2
+        np.maximum(den, _TINY, out=den)
+        fwd, spare = spare, fwd
     power = den / max(2 * (n - 1 - p), 1)
     return [
         ArModel(np.ones(1), 0.0) if silent[row] else ArModel(a[row].copy(), float(power[row]))
