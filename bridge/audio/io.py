@@ -383,9 +383,7 @@ class EncodedAudio:
         if self._whole is not None:
             return self._whole
         lo, hi = max(0, lo), self.frames if hi is None else min(hi, self.frames)
-        whole = lo == 0 and hi == self.frames
-        out = np.empty((self.frames, self.channels), np.float32) if whole else np.zeros(
-            (self.frames, self.channels), np.float32)
+        out = np.zeros((self.frames, self.channels), np.float32)
         part, pool = out[lo:hi], side_pool()
         with _decoding():
             if pool is None or self.format != "FLAC" or len(part) < 2 * MIN_SPLIT_FRAMES:
