@@ -373,6 +373,10 @@ class EncodedAudio:
         if self.frames == 0:
             raise AudioParameterError("returned audio: holds no frames")
 
+    def __len__(self) -> int:
+        """Frames, as for the samples it decodes to."""
+        return self.frames
+
     def decode(self, lo: int = 0, hi: int | None = None) -> NDArray[np.float32]:
         """The whole answer [shape=(frames, channels)], decoded on frames ``[lo, hi)``.
 

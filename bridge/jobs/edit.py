@@ -246,8 +246,7 @@ def _fit_and_splice(
         # align only on audio the model did not regenerate: its mask may reach past the range
         a, b = (s, e) if result.regenerated is None else (min(s, result.regenerated[0] - lo),
                                                           max(e, result.regenerated[1] - lo))
-        frames = result.audio.frames if isinstance(result.audio, EncodedAudio) else len(result.audio)
-        span = read_span(frames, result.sr, sr=sr, start=a, end=b, needed=(s, e))
+        span = read_span(len(result.audio), result.sr, sr=sr, start=a, end=b, needed=(s, e))
         try:
             fitted, alignment = fit_returned(excerpt, _decoded(result, *span), result.sr, sr=sr, start=a, end=b,
                                               needed=(s, e))
