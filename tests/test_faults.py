@@ -308,9 +308,8 @@ def test_subscriptions_are_bounded_across_restarts(media: Path, data: Path, tmp_
 
 def test_unknown_session_keys_are_refused_and_status_fits_one_datagram(media: Path, tmp_path: Path) -> None:
     with daemon_process(media, log=tmp_path / "log") as daemon:
-        for i in range(300):
+        for i in range(300):  # one at a time: a burst of datagrams may overflow a socket buffer on a busy machine
             daemon.client.send("/bridge/set", f"knob{i}", 1)
-        for _ in range(300):
             assert "not a parameter" in daemon.client.reply("/bridge/error")[1][1]
         daemon.client.send("/bridge/status")
         status = daemon.client.reply("/bridge/status")[1]
