@@ -18,7 +18,9 @@ import io
 import math
 import os
 import stat
+import tempfile
 import wave
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -345,10 +347,13 @@ def encode_bytes(x: NDArray[np.floating], sr: int, fmt: str) -> bytes:
 
 
 class EncodedAudio:
-    """An audio file held in memory as a service sent it, decoded where it is read.
+    """An audio file held as a service sent it, decoded where it is read.
 
-    WAV and FLAC seek to the exact frame, so only the frames asked for are decoded, a long
-    stretch in two halves side by side; other formats are decoded whole when opened.
+    The bytes are kept in a file of their own (in memory where the system allows), so that
+    libsndfile reads them without calling back into Python: a decode runs beside the event
+    loop instead of queueing for the interpreter between every read. WAV and FLAC seek to
+    the exact frame, so only the frames asked for are decoded, a long stretch in two halves
+    side by side; other formats are decoded whole when opened.
     """
 
     PARTIAL = frozenset({"WAV", "WAVEX", "FLAC"})
@@ -359,9 +364,9 @@ class EncodedAudio:
         Raises :class:`AudioParameterError` when the bytes are no audio file, are cut short or
         hold no frames.
         """
-        self.data = data
+        self.path = _spill(self, data)
         self._whole: NDArray[np.float32] | None = None
-        with _decoding(), sf.SoundFile(io.BytesIO(data)) as f:
+        with _decoding(), sf.SoundFile(self.path) as f:
             self.sr, self.channels, self.format = int(f.samplerate), int(f.channels), str(f.format)
             self.frames = int(f.frames) if f.format in self.PARTIAL else 0
             if self.frames <= 0:  # a stream of unknown length, or a codec whose seeking is approximate
@@ -400,17 +405,45 @@ class EncodedAudio:
         return out
 
     def _decode_into(self, out: NDArray[np.float32], at: int) -> None:
-        with sf.SoundFile(io.BytesIO(self.data)) as f:
+        with sf.SoundFile(self.path) as f:
             f.seek(at)
             got = len(f.read(len(out), dtype="float32", always_2d=True, out=out))
         if got != len(out):
             raise RuntimeError(f"{got} frames from frame {at} where the header promises {len(out)}")
 
 
+def _spill(owner: object, data: bytes) -> str:
+    """A path that reads as ``data``, for as long as ``owner`` lives: an anonymous in-memory file
+    where the system has them (each open of its path gets an offset of its own), else a temporary
+    file that is removed with ``owner``."""
+    if hasattr(os, "memfd_create") and os.path.isdir("/proc/self/fd"):
+        fd = os.memfd_create("inpaint-answer", os.MFD_CLOEXEC)
+        weakref.finalize(owner, os.close, fd)
+        with open(fd, "wb", closefd=False) as f:
+            f.write(data)
+        return f"/proc/self/fd/{fd}"
+    fd, path = tempfile.mkstemp(prefix="inpaint-answer-")
+    weakref.finalize(owner, _remove, path)
+    with open(fd, "wb") as f:
+        f.write(data)
+    return path
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+TAIL_FRAMES = 8192
+"""Frames read at the end of an answer to see it is whole: a FLAC seek to the very last frame
+searches the whole file (tens of ms), one to a block or two before it is direct."""
+
+
 def _last_frame_read(f: sf.SoundFile) -> bool:
+    tail = min(f.frames, TAIL_FRAMES)
     try:
-        f.seek(f.frames - 1)
-        return len(f.read(1)) == 1
+        f.seek(f.frames - tail)
+        return int(len(f.read(tail))) == tail
     except (sf.LibsndfileError, RuntimeError):
         return False
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import gc
 import io
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +96,21 @@ def test_an_answer_is_decoded_where_it_is_read_with_the_samples_of_one_pass(fmt:
     part = answer.decode(lo, hi)
     assert part.shape == whole.shape and np.array_equal(part[lo:hi], whole[lo:hi])
     assert not part[:lo].any() and not part[hi:].any()
+
+
+def test_an_answer_holds_its_file_only_while_it_is_used() -> None:
+    data, whole = _answer("FLAC", "PCM_16", seconds=2.0)
+    before = _open_files()
+    answers = [EncodedAudio(data) for _ in range(20)]
+    assert all(np.array_equal(a.decode(), whole) for a in answers)
+    del answers
+    gc.collect()
+    assert _open_files() == before
+
+
+def _open_files() -> int:
+    """Descriptors this process holds, and answer files left in the temporary folder."""
+    return len(os.listdir("/proc/self/fd")) + len(list(Path(tempfile.gettempdir()).glob("inpaint-answer-*")))
 
 
 @pytest.mark.parametrize("fmt,subtype", [("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III")])
