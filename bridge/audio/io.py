@@ -440,10 +440,11 @@ searches the whole file (tens of ms), one to a block or two before it is direct.
 
 
 def _last_frame_read(f: sf.SoundFile) -> bool:
-    tail = min(f.frames, TAIL_FRAMES)
+    frames = int(f.frames)
+    tail = min(frames, TAIL_FRAMES)
     try:
-        f.seek(f.frames - tail)
-        return int(len(f.read(tail))) == tail
+        f.seek(frames - tail)
+        return len(f.read(tail)) == tail
     except (sf.LibsndfileError, RuntimeError):
         return False
 
