@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from bridge.cli.parsers import PROG, add_command
 from bridge.config import Settings
 from bridge.daemon import Daemon, Network, ServeOptions
 from bridge.errors import BadValue
+from bridge.runtime import prepare_for_jobs
 
 __all__ = ["register", "serve"]
 
@@ -41,9 +41,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
         quantum=args.quantum if args.quantum is not None else settings.link.quantum,
     )
     configure_logging(args.log_format, secrets=settings.secrets)
-    # audio work runs in threads; a short switch interval lets the event loop take the GIL
-    # back within about a millisecond, which keeps control replies fast while jobs run
-    sys.setswitchinterval(0.001)
+    prepare_for_jobs()
     try:
         asyncio.run(Daemon(settings, options).serve())
     except OSError as exc:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from bridge.audio.io import EncodedAudio, from_float, link_new, probe, read_frames, to_float
+from bridge.audio.io import BLOCK_FRAMES, EncodedAudio, encode_wav, from_float, link_new, probe, read_frames, to_float
 from bridge.audio.signals import loop
 from bridge.errors import AudioParameterError, SourceError
 
@@ -130,3 +130,13 @@ def test_an_answer_cut_short_or_not_audio_is_refused_in_words() -> None:
     sf.write(empty, np.zeros((0, 2), np.float32), 44100, format="WAV", subtype="PCM_16")
     with pytest.raises(AudioParameterError, match="holds no frames"):
         EncodedAudio(empty.getvalue())
+
+
+@pytest.mark.parametrize("frames,channels", [(0, 2), (1, 1), (BLOCK_FRAMES // 4 * 3 + 17, 2), (5000, 3)])
+def test_the_request_wav_holds_each_sample_rounded_to_16_bits(frames: int, channels: int) -> None:
+    x = (np.random.default_rng(frames).standard_normal((frames, channels)) * 0.6).astype(np.float32)
+    x[: min(frames, 4)] = np.array([1.0, -1.0, 0.5 / 32768, 1.5 / 32768])[: min(frames, 4), None]
+    data = encode_wav(x, 44100)
+    back, sr = sf.read(io.BytesIO(data), dtype="int16", always_2d=True)
+    assert sr == 44100 and back.shape == (frames, channels) and len(data) == 44 + frames * channels * 2
+    assert np.array_equal(back, np.clip(np.rint(x * 32768.0), -32768, 32767).astype(np.int16))

@@ -174,11 +174,13 @@ def test_bench_quick_json(tmp_path: Path) -> None:
     done = run("bench", "--json", "--quick", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
-    assert set(report) == {"quick", "job", "memory", "local", "hosted", "daemon"}
+    assert set(report) == {"quick", "job", "memory", "local", "hosted", "completion", "daemon"}
     assert report["daemon"]["burst"]["answered"] == report["daemon"]["burst"]["sent"]
     assert report["daemon"]["queue"]["done"] == report["daemon"]["queue"]["jobs"]
     assert report["daemon"]["busy_4_hosted_jobs"]["jobs_done"] == 4
     assert report["hosted"]["bytes_sent"] >= report["hosted"]["excerpt_wav_bytes"] > 0
+    assert report["hosted"]["floor_ms"] > 0 and report["hosted"]["ratio"] > 0
+    assert report["completion"]["jobs"] == 5 and report["completion"]["p50_ms"] > 0
     assert report["job"]["sum_ms"] > 0 and report["job"]["floor_ms"] > 0
 
 

@@ -8,8 +8,8 @@
 * **Local engine** time per 50 ms gap and per 2 s gap on a 3-minute stereo file.
 * **Hosted job** against the fake fal.ai with zero model time, on the same source and
   range: end to end, less the time the fake spent answering (it runs in this process),
-  is the bridge's own overhead; and the bytes sent to the service against the WAV size
-  of the excerpt.
+  is the bridge's own overhead, set job by job against the floor measured right after
+  that job; and the bytes sent to the service against the WAV size of the excerpt.
 * **Completion to take on disk**: jobs against the fake fal.ai whose model takes a
   moment: from the instant the fake marks a job COMPLETED to the take being written.
 """
@@ -39,6 +39,7 @@ from bridge.audio.splice import splice
 from bridge.audio.take import write_manifest, write_patch
 from bridge.audio.window import plan_window
 from bridge.fakes.server import Seen
+from bridge.runtime import prepare_for_jobs
 
 __all__ = ["fill_memory", "peak_memory", "time_completion", "time_floor", "time_hosted", "time_job", "time_local",
            "write_source"]
@@ -148,7 +149,8 @@ def _peak_rss_mb() -> float:
 
 
 def _memory_child(source: str, out_dir: str) -> None:
-    """Entry point of the child process that measures one job's peak memory."""
+    """Entry point of the child process that measures one job's peak memory (set up as the daemon is)."""
+    prepare_for_jobs()
     time_job(Path(source), Path(out_dir), at_s=probe(source).duration / 2 - RANGE_S / 2)
     print(json.dumps({"peak_mb": _peak_rss_mb()}))
 
@@ -207,11 +209,15 @@ class _HostedJob:
     """From the fake marking the job COMPLETED to its take on disk."""
     seen: list[Seen]
     """The requests the fake answered for the job."""
+    floor_s: float
+    """The audio floor, measured right after the job (0 when not asked for)."""
 
 
-def _hosted_jobs(source: Path, at_s: float, count: int, *, run_s: float) -> list[_HostedJob]:
+def _hosted_jobs(source: Path, at_s: float, count: int, *, run_s: float,
+                 floor: Callable[[], float] | None = None) -> list[_HostedJob]:
     """A warm-up job, then ``count`` fal inpainting jobs in a row against the fake (its model takes
-    ``run_s``), on one open engine as in the daemon."""
+    ``run_s``), on one open engine as in the daemon; ``floor`` is measured after each, so that
+    both see the machine as it was."""
     import asyncio
     import dataclasses
 
@@ -241,9 +247,10 @@ def _hosted_jobs(source: Path, at_s: float, count: int, *, run_s: float) -> list
                     completed = fake.jobs[fake.accepted[-1]].completed_at
                     take.path.unlink()
                     take.manifest_path.unlink()
+                    floor_s = await asyncio.to_thread(floor) if floor is not None else 0.0
                     if i and completed is not None:
                         seen = [r for server, n in zip(servers, before, strict=True) for r in server.requests[n:]]
-                        jobs.append(_HostedJob(took, done - completed, seen))
+                        jobs.append(_HostedJob(took, done - completed, seen, floor_s))
             finally:
                 await engine.aclose()
 
@@ -251,15 +258,18 @@ def _hosted_jobs(source: Path, at_s: float, count: int, *, run_s: float) -> list
     return jobs
 
 
-def time_hosted(source: Path, at_s: float, count: int) -> dict[str, float]:
-    """fal inpainting jobs against the fake with zero model time, medians: the time end to end, the time
-    the fake spent answering (it runs in this process), the bridge's own share, and the bytes sent."""
-    jobs = _hosted_jobs(source, at_s, count, run_s=0.0)
+def time_hosted(source: Path, out_dir: Path, at_s: float, count: int) -> dict[str, float]:
+    """fal inpainting jobs against the fake with zero model time, each followed by the audio floor
+    (:func:`time_floor`), medians: the time end to end, the time the fake spent answering (it runs in
+    this process), the bridge's own share, the floor, their ratio job by job, and the bytes sent."""
+    jobs = _hosted_jobs(source, at_s, count, run_s=0.0, floor=lambda: time_floor(source, out_dir, at_s))
     excerpt_wav = 44 + 4 * round((RANGE_S + 2 * CONTEXT_S) * MODEL_SR)
     in_fake = [sum(r.seconds for r in job.seen) for job in jobs]
+    bridge = [j.seconds - f for j, f in zip(jobs, in_fake, strict=True)]
     return {"end_to_end_ms": statistics.median(j.seconds for j in jobs) * 1e3,
-            "in_fake_ms": statistics.median(in_fake) * 1e3,
-            "bridge_ms": statistics.median(j.seconds - f for j, f in zip(jobs, in_fake, strict=True)) * 1e3,
+            "in_fake_ms": statistics.median(in_fake) * 1e3, "bridge_ms": statistics.median(bridge) * 1e3,
+            "floor_ms": statistics.median(j.floor_s for j in jobs) * 1e3,
+            "ratio": statistics.median(b / j.floor_s for b, j in zip(bridge, jobs, strict=True)),
             "requests": len(jobs[0].seen), "bytes_sent": sum(r.bytes_in for r in jobs[0].seen),
             "excerpt_wav_bytes": excerpt_wav}
 

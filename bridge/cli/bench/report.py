@@ -27,12 +27,14 @@ from bridge.cli.bench.audio import (
     write_source,
 )
 from bridge.cli.bench.daemon import print_daemon_report, run_daemon_bench
+from bridge.runtime import prepare_for_jobs
 
 __all__ = ["run_bench"]
 
 
 def run_bench(*, as_json: bool = False, quick: bool = False) -> int:
     """Run every measurement and print the report. Returns the exit status."""
+    prepare_for_jobs()  # the hosted jobs run here on one open engine, as in the daemon
     long_min, short_min, big_min, local_min = (2.0, 1.0, 5.0, 1.5) if quick else (10.0, 1.0, 60.0, 3.0)
     repeats = 2 if quick else REPEATS
     report: dict[str, object] = {"quick": quick}
@@ -50,7 +52,7 @@ def run_bench(*, as_json: bool = False, quick: bool = False) -> int:
         total = sum(stages.values())
         report["job"] = {"source_minutes": long_min, "stages_ms": {k: v * 1e3 for k, v in stages.items()},
                          "sum_ms": total * 1e3, "floor_ms": floor * 1e3, "ratio": total / floor, "target_ratio": 1.5}
-        report["hosted"] = {**time_hosted(src, at, 2 * repeats), "target_ratio": 1.5}
+        report["hosted"] = {**time_hosted(src, out, at, 2 * repeats), "target_ratio": 1.5}
         report["completion"] = time_completion(src, at, 5 if quick else 20)
         src.unlink()
         small = write_source(out / "short.wav", short_min)
@@ -106,8 +108,9 @@ def _print_report(report: dict[str, object]) -> None:
           f" (target <= {local['target_peak_mb']:g})")
     print(f"hosted job against the fake fal.ai (zero model time, same range): end to end"
           f" {hosted['end_to_end_ms']:.1f} ms, in the fake {hosted['in_fake_ms']:.1f} ms,"
-          f" bridge {hosted['bridge_ms']:.1f} ms over {hosted['requests']:g} requests"
-          f" ({hosted['bridge_ms'] / job['floor_ms']:.2f} x the floor, target <= {hosted['target_ratio']:g})")
+          f" bridge {hosted['bridge_ms']:.1f} ms over {hosted['requests']:g} requests; the floor after each job"
+          f" {hosted['floor_ms']:.1f} ms; bridge / floor {hosted['ratio']:.2f} x (median job by job, target"
+          f" <= {hosted['target_ratio']:g})")
     completion = report["completion"]
     assert isinstance(completion, dict)
     print(f"completion to take on disk ({completion['jobs']:g} jobs against the fake fal.ai, model time"
