@@ -58,9 +58,10 @@ def _mono(x: NDArray[np.floating], lo: int, hi: int) -> NDArray[np.float32]:
 
 
 def _side_correlation(
-    original: NDArray[np.floating], returned: NDArray[np.floating], lo: int, hi: int, max_lag: int
+    original: NDArray[np.floating], returned: NDArray[np.floating], lo: int, hi: int, max_lag: int, offset: int
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
-    """Cross-correlation of ``original[lo:hi]`` against ``returned`` for lags ``-max_lag..max_lag``, and its norm.
+    """Cross-correlation of ``original[lo:hi]`` against ``returned`` (whose frame 0 is frame ``offset``
+    of the answer) for lags ``-max_lag..max_lag``, and its norm.
 
     One real FFT of a fast length at least as long as the searched stretch, in float32:
     the circular correlation is exact for the ``2·max_lag + 1`` lags read from it.
@@ -68,9 +69,9 @@ def _side_correlation(
     if hi - lo < 64:
         return None
     template = _mono(original, lo, hi)
-    a = lo - max_lag
+    a = lo - max_lag - offset
     seg = np.zeros(hi - lo + 2 * max_lag, dtype=np.float32)
-    got = _mono(returned, a, hi + max_lag)
+    got = _mono(returned, a, hi + max_lag - offset)
     seg[max(0, -a) : max(0, -a) + len(got)] = got
     n = sp_fft.next_fast_len(len(seg), real=True)
     spectrum = sp_fft.rfft(seg, n) * np.conj(sp_fft.rfft(template, n))
@@ -89,6 +90,7 @@ def align(
     sr: int,
     max_lag: int = MAX_LAG,
     min_ncc: float = MIN_NCC,
+    offset: int = 0,
 ) -> Alignment:
     """Find lag and gain of ``returned`` against ``original`` on the context around ``[start, end)``.
 
@@ -104,6 +106,9 @@ def align(
         Largest lag searched, either way.
     min_ncc : float
         Lowest normalised correlation accepted.
+    offset : int
+        The frame of the whole answer that ``returned`` starts at, when it is a part of it
+        (silence elsewhere).
 
     Raises
     ------
@@ -117,7 +122,7 @@ def align(
     reach = round(MAX_CONTEXT_S * sr)
     n = len(original)
     spans = [(max(0, start - guard - reach), max(0, start - guard)), (min(n, end + guard), min(n, end + guard + reach))]
-    left, right = (_side_correlation(original, returned, lo, hi, max_lag) for lo, hi in spans)
+    left, right = (_side_correlation(original, returned, lo, hi, max_lag, offset) for lo, hi in spans)
     sides = [s for s in (left, right) if s is not None]
     if not sides:
         raise AlignmentError(
@@ -139,7 +144,7 @@ def align(
             f"returned audio: left context lags {lags[0]} samples, right {lags[1]};"
             " the engine changed the timing (resampled at a wrong rate?), refusing to splice"
         )
-    gain = _fit_gain(original, returned, lag, spans)
+    gain = _fit_gain(original, returned, lag - offset, spans)
     return Alignment(lag=lag, ncc=ncc, gain=gain, lag_left=lags[0], lag_right=lags[1])
 
 
@@ -162,10 +167,12 @@ def _fit_gain(
     return float(np.clip(num / den, 1.0 / limit, limit))
 
 
-def apply_alignment(returned: NDArray[np.floating], alignment: Alignment, frames: int) -> NDArray[np.float32]:
-    """``returned`` shifted by the lag, scaled by the gain, cut or zero-padded to ``frames``."""
+def apply_alignment(returned: NDArray[np.floating], alignment: Alignment, frames: int,
+                    offset: int = 0) -> NDArray[np.float32]:
+    """``returned`` (frame ``offset`` of the answer onwards) shifted by the lag, scaled by the gain,
+    cut or zero-padded to ``frames``."""
     out = np.zeros((frames, returned.shape[1]), dtype=np.float32)
-    lag = alignment.lag
+    lag = alignment.lag - offset
     lo, hi = max(0, -lag), min(frames, len(returned) - lag)
     if hi > lo:
         np.multiply(returned[lo + lag : hi + lag], np.float32(alignment.gain), out=out[lo:hi])
@@ -199,12 +206,12 @@ def fit_returned(
     """
     channels = original.shape[1]
     if needed is None:
-        audio = _at_rate(returned, returned_sr, sr, channels)
+        audio, at = _at_rate(returned, returned_sr, sr, channels), 0
     else:
         span = read_span(len(returned), returned_sr, sr=sr, start=start, end=end, needed=needed)
-        audio = _resampled_part(returned, returned_sr, sr, span=span, channels=channels)
-    alignment = align(original, audio, start=start, end=end, sr=sr)
-    return apply_alignment(audio, alignment, len(original)), alignment
+        audio, at = _resampled_part(returned, returned_sr, sr, span=span, channels=channels)
+    alignment = align(original, audio, start=start, end=end, sr=sr, offset=at)
+    return apply_alignment(audio, alignment, len(original), offset=at), alignment
 
 
 def _at_rate(x: NDArray[np.floating], sr_in: int, sr: int, channels: int) -> NDArray[np.float32]:
@@ -224,20 +231,16 @@ def _input_span(frames: int, returned_sr: int, sr: int, *, lo: int, hi: int) -> 
 
 
 def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *, span: tuple[int, int],
-                    channels: int) -> NDArray[np.float32]:
-    """``returned`` at ``sr`` with ``channels`` channels, resampled from its frames ``span`` (see
-    :func:`_input_span`) and silent elsewhere."""
+                    channels: int) -> tuple[NDArray[np.float32], int]:
+    """The frames ``span`` of ``returned`` (see :func:`_input_span`) at ``sr`` with ``channels``
+    channels, and the frame of the whole answer at ``sr`` they start at."""
     a, b = span
     if (a, b) == (0, len(returned)):
-        return _at_rate(returned, returned_sr, sr, channels)
+        return _at_rate(returned, returned_sr, sr, channels), 0
     total = round(len(returned) * sr / returned_sr)
-    part = _at_rate(returned[a:b], returned_sr, sr, channels)
-    out = np.zeros((total, channels), dtype=np.float32)
     step = gcd(sr, returned_sr)
     at = a // (returned_sr // step) * (sr // step)
-    n = min(len(part), total - at)
-    out[at : at + n] = part[:n]
-    return out
+    return _at_rate(returned[a:b], returned_sr, sr, channels)[: max(0, total - at)], at
 
 
 def place_returned(

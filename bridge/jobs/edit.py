@@ -261,9 +261,9 @@ def _fit_and_splice(
         fitted = place_returned(_decoded(result), result.sr, sr=sr, frames=len(excerpt), channels=excerpt.shape[1],
                                 needed=e)
         fit = {"placed_at_frame": lo}
-    spliced, rhos = splice(excerpt, fitted, start=s, end=e, fade=fade)
+    spliced, rhos = splice(excerpt[s:e], fitted[s:e], start=0, end=e - s, fade=fade)  # the fades lie inside
     fit["rho"] = list(rhos)
-    return spliced[s:e], fit
+    return spliced, fit
 
 
 def _decoded(result: EngineResult, lo: int = 0, hi: int | None = None) -> NDArray[np.float32]:
