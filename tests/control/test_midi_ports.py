@@ -4,6 +4,7 @@ on the armed range, and the pad's LED follows the job on the daemon's output por
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -23,7 +24,8 @@ pytestmark = pytest.mark.xdist_group("jack")  # one JACK server for the module, 
 PEER = Path(__file__).with_name("midi_peer.py")
 
 
-SERVER = "inpaint-bridge-test"
+SERVER = f"inpaint-bridge-test-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
+"""One name per test process: a server never meets a user's, nor one of another worker's."""
 
 
 @pytest.fixture(scope="module")

@@ -217,6 +217,8 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
                                        deliveries=max(5, presses // 5))
             out.close_port()  # the floor's input stays open until here: a port closing changes JACK's graph
             floor_in.close_port()
+            out.delete()  # the clients leave before the server stops
+            floor_in.delete()
             return {"available": True, "presses": presses, **_percentiles(rtts), "floor": _percentiles(floors),
                     "jack_period": JACK_PERIOD, "busy_jobs": BUSY_JOBS,
                     "busy_done": busy.done, "ping": _percentiles(pings), "target_p99_ms": 10.0,
