@@ -16,11 +16,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import fft as sp_fft
 
+from bridge.audio.io import EncodedAudio
 from bridge.audio.resample import map_channels, resample
 from bridge.audio.splice import sliding_energy
 from bridge.errors import AlignmentError, AudioParameterError
 
-__all__ = ["Alignment", "align", "apply_alignment", "fit_returned", "place_returned", "read_span"]
+__all__ = ["Alignment", "align", "apply_alignment", "fit_returned", "place_returned"]
 
 MIN_NCC = 0.9
 MAX_GAIN_DB = 6.0
@@ -179,8 +180,8 @@ def apply_alignment(returned: NDArray[np.floating], alignment: Alignment, frames
     return out
 
 
-def read_span(frames: int, returned_sr: int, *, sr: int, start: int, end: int,
-              needed: tuple[int, int]) -> tuple[int, int]:
+def _read_span(frames: int, returned_sr: int, *, sr: int, start: int, end: int,
+               needed: tuple[int, int]) -> tuple[int, int]:
     """The frames of a returned answer ``frames`` long that :func:`fit_returned` reads with these
     arguments: the rest need not be decoded."""
     reach = round((GUARD_S + MAX_CONTEXT_S) * sr) + MAX_LAG
@@ -189,7 +190,7 @@ def read_span(frames: int, returned_sr: int, *, sr: int, start: int, end: int,
 
 def fit_returned(
     original: NDArray[np.floating],
-    returned: NDArray[np.floating],
+    returned: NDArray[np.floating] | EncodedAudio,
     returned_sr: int,
     *,
     sr: int,
@@ -200,15 +201,15 @@ def fit_returned(
     """Bring an engine's rendering onto the original: resample, map channels, align, gain.
 
     With ``needed``, only the frames the caller reads (a splice reads the range) and the
-    context the lag is searched on are resampled: :func:`read_span` says which frames of
-    ``returned`` those are. The rest of the fitted audio is silence.
+    context the lag is searched on are resampled, and of an answer still encoded only the
+    frames those come from are decoded. The rest of the fitted audio is silence.
     Returns the fitted audio [shape=original.shape] and the :class:`Alignment` used.
     """
     channels = original.shape[1]
     if needed is None:
-        audio, at = _at_rate(returned, returned_sr, sr, channels), 0
+        audio, at = _at_rate(returned[0 : len(returned)], returned_sr, sr, channels), 0
     else:
-        span = read_span(len(returned), returned_sr, sr=sr, start=start, end=end, needed=needed)
+        span = _read_span(len(returned), returned_sr, sr=sr, start=start, end=end, needed=needed)
         audio, at = _resampled_part(returned, returned_sr, sr, span=span, channels=channels)
     alignment = align(original, audio, start=start, end=end, sr=sr, offset=at)
     return apply_alignment(audio, alignment, len(original), offset=at), alignment
@@ -230,13 +231,13 @@ def _input_span(frames: int, returned_sr: int, sr: int, *, lo: int, hi: int) -> 
     return (0, frames) if b - a >= 0.8 * frames else (a, b)
 
 
-def _resampled_part(returned: NDArray[np.floating], returned_sr: int, sr: int, *, span: tuple[int, int],
-                    channels: int) -> tuple[NDArray[np.float32], int]:
+def _resampled_part(returned: NDArray[np.floating] | EncodedAudio, returned_sr: int, sr: int, *,
+                    span: tuple[int, int], channels: int) -> tuple[NDArray[np.float32], int]:
     """The frames ``span`` of ``returned`` (see :func:`_input_span`) at ``sr`` with ``channels``
     channels, and the frame of the whole answer at ``sr`` they start at."""
     a, b = span
     if (a, b) == (0, len(returned)):
-        return _at_rate(returned, returned_sr, sr, channels), 0
+        return _at_rate(returned[a:b], returned_sr, sr, channels), 0
     total = round(len(returned) * sr / returned_sr)
     step = gcd(sr, returned_sr)
     at = a // (returned_sr // step) * (sr // step)

@@ -164,12 +164,24 @@ def read_frames(info: AudioInfo, start: int, stop: int, *, native: bool = False)
     np.ndarray [shape=(frames, channels)]
     """
     start, stop = max(0, start), min(info.frames, stop)
-    dtype = info.native_dtype if native else "float32"
+    out = np.empty((max(0, stop - start), info.channels), info.native_dtype if native else "float32")
+    pool = side_pool()
+    if pool is None or info.lossy or len(out) < 2 * MIN_SPLIT_FRAMES:
+        return out[: _read_into(info, start, out)]
+    # two halves side by side, each seeking to its own start: PCM and FLAC seek exactly
+    half = len(out) // 2
+    second = pool.submit(_read_into, info, start + half, out[half:])
+    got = _read_into(info, start, out[:half])
+    got_second = second.result()
+    return out[: got if got < half else half + got_second]
+
+
+def _read_into(info: AudioInfo, at: int, out: NDArray[Any]) -> int:
+    """Read ``len(out)`` frames from frame ``at`` into ``out``; returns how many the file held."""
     with _reading(info.path), sf.SoundFile(str(info.path)) as f:
-        if start:
-            f.seek(start)
-        data = f.read(stop - start, dtype=dtype, always_2d=True)
-    return np.asarray(data)
+        if at:
+            f.seek(at)
+        return len(f.read(len(out), dtype=out.dtype.name, always_2d=True, out=out))
 
 
 def to_float(native: NDArray[np.generic]) -> NDArray[np.float32]:
@@ -357,9 +369,10 @@ class EncodedAudio:
 
     The bytes are kept in a file of their own (in memory where the system allows), so that
     libsndfile reads them without calling back into Python: a decode runs beside the event
-    loop instead of queueing for the interpreter between every read. WAV and FLAC seek to
-    the exact frame, so only the frames asked for are decoded, a long stretch in two halves
-    side by side; other formats are decoded whole when opened.
+    loop instead of queueing for the interpreter between every read. Slicing it decodes
+    those frames: WAV and FLAC seek to the exact frame, so only the frames asked for are
+    decoded, a long stretch in two halves side by side; other formats are decoded whole
+    when opened.
     """
 
     PARTIAL = frozenset({"WAV", "WAVEX", "FLAC"})
@@ -388,27 +401,32 @@ class EncodedAudio:
         """Frames, as for the samples it decodes to."""
         return self.frames
 
-    def decode(self, lo: int = 0, hi: int | None = None) -> NDArray[np.float32]:
-        """The whole answer [shape=(frames, channels)], decoded on frames ``[lo, hi)``.
+    def __getitem__(self, frames: slice) -> NDArray[np.float32]:
+        """Frames ``[start, stop)`` [shape=(frames, channels)], and only those decoded.
 
-        Frames outside that span are silence, or the decoded audio where the whole was decoded
-        anyway. Raises :class:`AudioParameterError` when the file is damaged or shorter than
-        its header says.
+        Raises :class:`AudioParameterError` when the file is damaged or shorter than its
+        header says.
         """
+        lo, hi, step = frames.indices(self.frames)
+        if step != 1:
+            raise ValueError(f"frames = {frames}: an answer is read in whole frames, without a step")
         if self._whole is not None:
-            return self._whole
-        lo, hi = max(0, lo), self.frames if hi is None else min(hi, self.frames)
-        out = np.zeros((self.frames, self.channels), np.float32)
-        part, pool = out[lo:hi], side_pool()
+            return self._whole[lo:hi]
+        out = np.empty((max(0, hi - lo), self.channels), np.float32)
+        pool = side_pool()
         with _decoding():
-            if pool is None or self.format != "FLAC" or len(part) < 2 * MIN_SPLIT_FRAMES:
-                self._decode_into(part, lo)
+            if pool is None or self.format != "FLAC" or len(out) < 2 * MIN_SPLIT_FRAMES:
+                self._decode_into(out, lo)
             else:  # FLAC is the slow one: halves side by side
-                half = len(part) // 2
-                second = pool.submit(self._decode_into, part[half:], lo + half)
-                self._decode_into(part[:half], lo)
+                half = len(out) // 2
+                second = pool.submit(self._decode_into, out[half:], lo + half)
+                self._decode_into(out[:half], lo)
                 second.result()
         return out
+
+    def decode(self) -> NDArray[np.float32]:
+        """The whole answer [shape=(frames, channels)]."""
+        return self[:]
 
     def _decode_into(self, out: NDArray[np.float32], at: int) -> None:
         with sf.SoundFile(self.path) as f:

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from bridge import __version__
-from bridge.audio.align import fit_returned, place_returned, read_span
+from bridge.audio.align import fit_returned, place_returned
 from bridge.audio.io import AudioInfo, EncodedAudio, from_float, probe, read_frames, seconds_to_frame, to_float
 from bridge.audio.splice import splice
 from bridge.audio.take import check_output, default_take_path, write_full, write_manifest, write_patch, write_returned
@@ -246,10 +246,8 @@ def _fit_and_splice(
         # align only on audio the model did not regenerate: its mask may reach past the range
         a, b = (s, e) if result.regenerated is None else (min(s, result.regenerated[0] - lo),
                                                           max(e, result.regenerated[1] - lo))
-        span = read_span(len(result.audio), result.sr, sr=sr, start=a, end=b, needed=(s, e))
         try:
-            fitted, alignment = fit_returned(excerpt, _decoded(result, *span), result.sr, sr=sr, start=a, end=b,
-                                              needed=(s, e))
+            fitted, alignment = fit_returned(excerpt, result.audio, result.sr, sr=sr, start=a, end=b, needed=(s, e))
             fit: dict[str, Any] = {**dataclasses.asdict(alignment), "gain_db": round(alignment.gain_db, 4)}
         except AlignmentError as exc:
             if not accept_misaligned:
@@ -266,9 +264,9 @@ def _fit_and_splice(
     return spliced, fit
 
 
-def _decoded(result: EngineResult, lo: int = 0, hi: int | None = None) -> NDArray[np.float32]:
-    """The engine's answer as samples, decoded at least on its frames ``[lo, hi)``."""
-    return result.audio.decode(lo, hi) if isinstance(result.audio, EncodedAudio) else result.audio
+def _decoded(result: EngineResult) -> NDArray[np.float32]:
+    """The engine's answer as samples."""
+    return result.audio.decode() if isinstance(result.audio, EncodedAudio) else result.audio
 
 
 def _cost(req: EditRequest, settings: Settings, result: EngineResult) -> dict[str, object]:
