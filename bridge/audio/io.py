@@ -334,10 +334,10 @@ def encode_wav(x: NDArray[np.floating], sr: int) -> bytes:
     """
     frames, channels = (x.shape[0], x.shape[1]) if x.ndim == 2 else (x.shape[0], 1)
     size = frames * channels * 2
-    out = bytearray(44 + size)
-    out[:44] = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, channels, sr,
-                           sr * channels * 2, channels * 2, 16, b"data", size)
-    pcm = np.frombuffer(out, dtype="<i2", offset=44).reshape(frames, channels)
+    out = np.empty(44 + size, np.uint8)  # not zeroed first: every byte is written below
+    out[:44] = np.frombuffer(struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1,
+                                         channels, sr, sr * channels * 2, channels * 2, 16, b"data", size), np.uint8)
+    pcm = out[44:].view("<i2").reshape(frames, channels)
     block = np.empty((max(1, min(frames, BLOCK_FRAMES // 4)), channels), np.float32)
     for at in range(0, frames, len(block)):
         part = block[: min(len(block), frames - at)]
@@ -346,7 +346,7 @@ def encode_wav(x: NDArray[np.floating], sr: int) -> bytes:
         np.rint(part, out=part)
         np.clip(part, -32768, 32767, out=part)
         pcm[at : at + len(part)] = part
-    return bytes(out)
+    return out.tobytes()
 
 
 _ENCODINGS = {"flac": ("FLAC", "PCM_16"), "ogg": ("OGG", "VORBIS"), "mp3": ("MP3", "MPEG_LAYER_III")}
