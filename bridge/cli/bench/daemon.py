@@ -15,7 +15,10 @@ The daemon and the fake services run as their own processes (``serve`` and
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -23,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -33,12 +36,14 @@ import soundfile as sf
 from bridge.cli.bench import jack
 from bridge.cli.bench.audio import write_source
 from bridge.control.osc import decode_packet, encode_message
+from bridge.files import write_text
 
 __all__ = ["run_daemon_bench"]
 
 PING_EVERY_S = 0.002
 BUSY_JOBS = 4
 JACK_PERIOD = 128
+MIDI_LIMIT_S = 900.0
 """Frames per JACK cycle at 48 kHz (2.7 ms), a performer's setting: MIDI crosses JACK once a cycle."""
 
 
@@ -152,12 +157,47 @@ def _percentiles(rtts: list[float]) -> dict[str, float]:
 
 
 def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[str, object]:
+    """The MIDI measurements, in a process of their own: python-rtmidi's JACK clients can crash a
+    process as they are freed, so the child writes its result before anything is torn down, and
+    its process group (with the daemon and the JACK server it started) is ended afterwards."""
+    said = home.with_name(home.name + "-midi.json")
+    code = "import sys; from bridge.cli.bench.daemon import _midi_child; _midi_child(*sys.argv[1:])"
+    with tempfile.TemporaryFile("w+") as err:
+        child = subprocess.Popen([sys.executable, "-c", code, str(home), str(media), str(source), str(presses),
+                                  str(said)], stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+        try:
+            child.wait(timeout=MIDI_LIMIT_S)
+        except subprocess.TimeoutExpired:
+            pass
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(child.pid, signal.SIGTERM)
+            child.wait()
+        if said.exists():
+            return dict(json.loads(said.read_text()))
+        err.seek(0)
+        return {"available": False,
+                "reason": f"the MIDI measurement gave no result (exit {child.returncode}): {err.read().strip()[-300:]}"}
+
+
+def _midi_child(home: str, media: str, source: str, presses: str, result_path: str) -> None:
+    """Entry point of the child that measures MIDI: the result is written as soon as it is known."""
+
+    def told(result: dict[str, object]) -> dict[str, object]:
+        write_text(Path(result_path), json.dumps(result))
+        return result
+
+    _measure_midi(Path(home), Path(media), Path(source), int(presses), told)
+
+
+def _measure_midi(home: Path, media: Path, source: Path, presses: int,
+                  told: Callable[[dict[str, object]], dict[str, object]]) -> dict[str, object]:
     if not jack.available():
-        return {"available": False, "reason": "jackd is not installed (Debian package jackd2)"}
+        return told({"available": False, "reason": "jackd is not installed (Debian package jackd2)"})
     server = "inpaint-bridge-bench"  # one fixed name: never a user's server, and no registry entries pile up
     with jack.private_server(server, period=JACK_PERIOD) as problem:
         if problem is not None:
-            return {"available": False, "reason": problem}
+            return told({"available": False, "reason": problem})
         import rtmidi
 
         with _processes(home, media, extra=("--midi", "--midi-api", "jack"), fake=False) as port:
@@ -174,10 +214,10 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
                     break
                 time.sleep(0.1)
             if target is None:
-                return {"available": False, "reason": "the daemon's MIDI port did not appear"}
+                return told({"available": False, "reason": "the daemon's MIDI port did not appear"})
             out.open_port(target)
             if not jack.connected(server, "bench", "Inpaint Bridge"):
-                return {"available": False, "reason": "the MIDI connection did not appear in jack_lsp"}
+                return told({"available": False, "reason": "the MIDI connection did not appear in jack_lsp"})
             # the floor: the same press through JACK to an input of this process, in the same cycle
             arrivals: list[float] = []
             floor_in = rtmidi.MidiIn(rtmidi.API_UNIX_JACK, "bench-floor")
@@ -185,7 +225,7 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
                                   if message[0][0] == 0x90 else None)
             floor_in.open_virtual_port("floor")
             if not jack.connect(server, "bench:", "bench-floor:floor"):
-                return {"available": False, "reason": "the floor's MIDI connection did not appear in jack_lsp"}
+                return told({"available": False, "reason": "the floor's MIDI connection did not appear in jack_lsp"})
             busy = _Busy(port, source)
             rtts: list[float] = []
             floors: list[float] = []
@@ -215,14 +255,13 @@ def _midi_latency(home: Path, media: Path, source: Path, presses: int) -> dict[s
             busy.jobs = 0
             performance = _performance(client, out, port, source, presses=max(10, presses // 2),
                                        deliveries=max(5, presses // 5))
+            result = told({"available": True, "presses": presses, **_percentiles(rtts), "floor": _percentiles(floors),
+                           "jack_period": JACK_PERIOD, "busy_jobs": BUSY_JOBS, "busy_done": busy.done,
+                           "ping": _percentiles(pings), "target_p99_ms": 10.0, "target_ping_p99_ms": 5.0,
+                           "performance": performance})
             out.close_port()  # the floor's input stays open until here: a port closing changes JACK's graph
             floor_in.close_port()
-            out.delete()  # the clients leave before the server stops
-            floor_in.delete()
-            return {"available": True, "presses": presses, **_percentiles(rtts), "floor": _percentiles(floors),
-                    "jack_period": JACK_PERIOD, "busy_jobs": BUSY_JOBS,
-                    "busy_done": busy.done, "ping": _percentiles(pings), "target_p99_ms": 10.0,
-                    "target_ping_p99_ms": 5.0, "performance": performance}
+            return result
 
 
 BPM = 120.0
