@@ -236,8 +236,6 @@ def _resampled_part(returned: NDArray[np.floating] | EncodedAudio, returned_sr: 
     """The frames ``span`` of ``returned`` (see :func:`_input_span`) at ``sr`` with ``channels``
     channels, and the frame of the whole answer at ``sr`` they start at."""
     a, b = span
-    if (a, b) == (0, len(returned)):
-        return _at_rate(returned[a:b], returned_sr, sr, channels), 0
     total = round(len(returned) * sr / returned_sr)
     step = gcd(sr, returned_sr)
     at = a // (returned_sr // step) * (sr // step)
