@@ -43,8 +43,9 @@ __all__ = ["run_daemon_bench"]
 PING_EVERY_S = 0.002
 BUSY_JOBS = 4
 JACK_PERIOD = 128
-MIDI_LIMIT_S = 900.0
 """Frames per JACK cycle at 48 kHz (2.7 ms), a performer's setting: MIDI crosses JACK once a cycle."""
+MIDI_LIMIT_S = 900.0
+"""The longest the MIDI measurements' process may take before it is ended."""
 
 
 def _free_port(kind: int = socket.SOCK_DGRAM) -> int:
